@@ -1,0 +1,34 @@
+"""The clause knowledge base: documents, clauses, look-up. Knows nothing of dialogue or channels."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from bot.kb.base import KnowledgeBase
+from bot.kb.documents import KnowledgeError
+from bot.kb.glossary import Glossary
+from bot.kb.model import Citation, Clause, CurrencyNote, Document
+from bot.kb.search import ClauseIndex, Hit, QueryError, Result
+
+__all__ = [
+    "Citation",
+    "Clause",
+    "ClauseIndex",
+    "CurrencyNote",
+    "Document",
+    "Glossary",
+    "Hit",
+    "KnowledgeBase",
+    "KnowledgeError",
+    "QueryError",
+    "Result",
+    "open_index",
+]
+
+
+@lru_cache(maxsize=4)
+def open_index(root: Path) -> ClauseIndex:
+    """The knowledge base at ``root`` with its look-up index, built once per process."""
+    kb = KnowledgeBase.load(root)
+    return ClauseIndex(kb, Glossary.load(root / "glossary.yaml"))

@@ -1,0 +1,105 @@
+"""The knowledge base: documents, their clauses, and the citation shown for each."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from bot.kb.documents import KnowledgeError, load_documents
+from bot.kb.model import Citation, Clause, CurrencyNote, Document
+from bot.kb.parsing import ParsedDocument, parse_document
+
+INDEX_FILE = "clauses.json"
+
+
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@dataclass(frozen=True)
+class KnowledgeBase:
+    root: Path
+    documents: dict[str, Document]
+    clauses: dict[str, Clause]  # in document order
+
+    # --- loading ---------------------------------------------------------------------
+    @classmethod
+    def load(cls, root: Path) -> KnowledgeBase:
+        """Load the reviewed clause index; it is what the bot quotes at run time."""
+        documents = {d.id: d for d in load_documents(root / "documents.yaml")}
+        index = root / INDEX_FILE
+        try:
+            rows = json.loads(index.read_text(encoding="utf-8"))["clauses"]
+        except (OSError, ValueError, KeyError) as exc:
+            raise KnowledgeError(
+                f"{index}: cannot read the clause index ({exc}); run `protocolbot kb build`"
+            ) from exc
+        clauses = {row["id"]: Clause(**row) for row in rows}
+        missing = {c.document for c in clauses.values()} - documents.keys()
+        if missing:
+            raise KnowledgeError(
+                f"{index}: clauses of unknown documents {sorted(missing)}; run `protocolbot kb build`"
+            )
+        return cls(root, documents, clauses)
+
+    @classmethod
+    def from_documents(cls, root: Path, parsed: list[ParsedDocument]) -> KnowledgeBase:
+        documents = {p.document.id: p.document for p in parsed}
+        clauses = {c.id: c for p in parsed for c in p.clauses}
+        return cls(root, documents, clauses)
+
+    # --- questions ---------------------------------------------------------------------
+    def clause(self, clause_id: str) -> Clause:
+        try:
+            return self.clauses[clause_id]
+        except KeyError:
+            raise KnowledgeError(f"unknown clause id {clause_id!r}") from None
+
+    def document_of(self, clause: Clause) -> Document:
+        return self.documents[clause.document]
+
+    def citation_text(self, clause: Clause) -> str:
+        return f"{self.document_of(clause).cite_as}, {clause.label}"
+
+    def notes_for(self, clause: Clause) -> list[CurrencyNote]:
+        return self.document_of(clause).notes_for(clause.id)
+
+    def cite(self, clause_id: str) -> Citation:
+        clause = self.clause(clause_id)
+        document = self.document_of(clause)
+        return Citation(
+            clause_id=clause.id,
+            citation=self.citation_text(clause),
+            text=clause.text,
+            status=document.status,
+            notes=tuple(document.notes_for(clause.id)),
+        )
+
+
+def parse_sources(root: Path) -> list[ParsedDocument]:
+    """Parse every source listed in documents.yaml; complain about any that is missing."""
+    parsed = []
+    for document in load_documents(root / "documents.yaml"):
+        path = root / "sources" / document.file
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise KnowledgeError(f"{document.id}: cannot read its source {path}: {exc}") from exc
+        try:
+            parsed.append(parse_document(document, text))
+        except ValueError as exc:
+            raise KnowledgeError(f"{document.id}: {exc}") from exc
+    return parsed
+
+
+def write_index(root: Path, parsed: list[ParsedDocument]) -> Path:
+    index = root / INDEX_FILE
+    payload = {
+        "generated_by": "protocolbot kb build",
+        "sources": {p.document.id: sha256_of(root / "sources" / p.document.file) for p in parsed},
+        "clauses": [asdict(c) for p in parsed for c in p.clauses],
+    }
+    index.write_text(json.dumps(payload, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    return index

@@ -1,0 +1,139 @@
+"""`kb check`: prove the knowledge base quotes its sources faithfully and drops nothing."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.kb.base import INDEX_FILE, parse_sources, sha256_of
+from bot.kb.documents import KnowledgeError
+from bot.kb.model import Skipped
+from bot.kb.parsing import ParsedDocument, clean
+
+_QUOTES = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "′": "'"})
+
+
+def normalise(text: str) -> str:
+    """Whitespace and quote style are the only differences a quotation may have."""
+    return re.sub(r"\s+", " ", text.translate(_QUOTES).replace("\u00a0", " ")).strip()
+
+
+@dataclass
+class CheckReport:
+    errors: list[str] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+    sections: list[str] = field(default_factory=list)  # one line per extra check that ran
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+Extra = Callable[[CheckReport], None]
+
+
+def _verbatim(parsed: ParsedDocument, source: list[str], report: CheckReport) -> None:
+    for clause in parsed.clauses:
+        span = [normalise(x) for x in source[clause.first_line - 1 : clause.last_line]]
+        haystack = " ".join(x for x in span if x)
+        position = 0
+        for line in clause.text.split("\n"):
+            needle = normalise(line.removeprefix("- ") if line.startswith("- ") else line)
+            found = haystack.find(needle, position)
+            if not needle or found < 0:
+                report.errors.append(
+                    f"{clause.id}: text not found in {parsed.document.file} lines "
+                    f"{clause.first_line}-{clause.last_line}: {line[:80]!r}"
+                )
+                break
+            position = found + len(needle)
+
+
+def _coverage(parsed: ParsedDocument, source: list[str], report: CheckReport) -> None:
+    covered: set[int] = {n for n, _ in parsed.headings}
+    for clause in parsed.clauses:
+        covered.update(range(clause.first_line, clause.last_line + 1))
+    for skip in parsed.skipped:
+        covered.update(range(skip.first_line, skip.last_line + 1))
+    bullet_markers = {"-", "–", "•"}
+    for number, raw in enumerate(source, start=1):
+        line = clean(raw)
+        if line and number not in covered and line not in bullet_markers:
+            report.errors.append(
+                f"{parsed.document.file}:{number}: line dropped without a reason: {line[:80]!r}"
+            )
+
+
+def _index_matches(root: Path, parsed: list[ParsedDocument], report: CheckReport) -> None:
+    index = root / INDEX_FILE
+    try:
+        stored = json.loads(index.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        report.errors.append(f"{index}: unreadable ({exc}); run `protocolbot kb build`")
+        return
+    for p in parsed:
+        recorded = stored.get("sources", {}).get(p.document.id)
+        actual = sha256_of(root / "sources" / p.document.file)
+        if recorded != actual:
+            report.errors.append(
+                f"{p.document.file}: source bytes differ from the reviewed index "
+                "(sources must stay as received; if this is a new edition, review it and run "
+                "`protocolbot kb build`)"
+            )
+    fresh = {c.id: c.text for p in parsed for c in p.clauses}
+    old = {row["id"]: row["text"] for row in stored.get("clauses", [])}
+    for gone in sorted(old.keys() - fresh.keys()):
+        report.errors.append(f"{gone}: in the index but no longer parsed (clause ids must be stable)")
+    for new in sorted(fresh.keys() - old.keys()):
+        report.errors.append(f"{new}: parsed but not in the index; run `protocolbot kb build`")
+    for same in sorted(fresh.keys() & old.keys()):
+        if fresh[same] != old[same]:
+            report.errors.append(f"{same}: index text differs from the source; run `protocolbot kb build`")
+
+
+def _notes_target_clauses(parsed: list[ParsedDocument], report: CheckReport) -> None:
+    ids = {c.id for p in parsed for c in p.clauses}
+    for p in parsed:
+        for note in p.document.currency_notes:
+            for target in note.applies_to:
+                hit = any(i.startswith(target) for i in ids) if target.endswith("/") else target in ids
+                if not hit:
+                    report.errors.append(
+                        f"{p.document.id}: currency note applies to unknown clause {target!r}"
+                    )
+
+
+def check_knowledge(root: Path, extras: Iterable[Extra] = (), *, against_index: bool = True) -> CheckReport:
+    report = CheckReport()
+    try:
+        parsed = parse_sources(root)
+    except KnowledgeError as exc:
+        report.errors.append(str(exc))
+        return report
+    listed = {p.document.file for p in parsed}
+    for path in sorted((root / "sources").glob("*.txt")):
+        if path.name not in listed:
+            report.errors.append(f"{path.name}: source has no entry in documents.yaml")
+    seen: dict[str, str] = {}
+    for p in parsed:
+        source = (root / "sources" / p.document.file).read_text(encoding="utf-8").splitlines()
+        for clause in p.clauses:
+            if clause.id in seen:
+                report.errors.append(f"{clause.id}: clause id used twice")
+            seen[clause.id] = p.document.id
+        if not p.clauses:
+            report.errors.append(f"{p.document.id}: no clauses parsed from {p.document.file}")
+        _verbatim(p, source, report)
+        _coverage(p, source, report)
+        report.skipped.extend(p.skipped)
+        report.counts[p.document.id] = len(p.clauses)
+    _notes_target_clauses(parsed, report)
+    if against_index:
+        _index_matches(root, parsed, report)
+    for extra in extras:
+        extra(report)
+    return report

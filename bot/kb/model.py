@@ -1,0 +1,121 @@
+"""The clause knowledge base's vocabulary: documents, clauses, citations and currency notes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+Status = Literal["current", "historical", "check"]
+Style = Literal["numbered", "headed"]
+
+DOC_ID = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+
+
+class CurrencyNote(BaseModel):
+    """A later fact shown beside a clause, never edited into it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    text: str
+    source: str
+    verified: bool = False
+    # clause ids (or id prefixes ending in "/") the note is about; empty = the whole document
+    applies_to: tuple[str, ...] = ()
+
+    def applies(self, clause_id: str) -> bool:
+        if not self.applies_to:
+            return True
+        return any(
+            clause_id == target or (target.endswith("/") and clause_id.startswith(target))
+            for target in self.applies_to
+        )
+
+
+class FurnitureRule(BaseModel):
+    """Lines of a source that are not protocol text, declared with the reason they are skipped."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    start: str  # regex matched against the cleaned line
+    end: str | None = None  # regex for the last line of the block; "$eof" runs to the end
+    lines: int | None = None  # or a fixed count of non-blank lines, starting line included
+    reason: str
+
+    @field_validator("start", "end")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        if value is not None and value != "$eof":
+            re.compile(value)
+        return value
+
+
+class Document(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str
+    file: str
+    title: str
+    cite_as: str  # the name used in citations, e.g. "Ofsted-LGO information sharing protocol (2016)"
+    parties: tuple[str, ...]
+    in_force: dt.date
+    review: str
+    status: Status
+    status_note: str = ""
+    style: Style
+    aliases: tuple[str, ...] = ()
+    furniture: tuple[FurnitureRule, ...] = ()
+    prose: tuple[str, ...] = Field(default=(), description="regexes for lines that are prose, not headings")
+    currency_notes: tuple[CurrencyNote, ...] = ()
+
+    @field_validator("id")
+    @classmethod
+    def _id_shape(cls, value: str) -> str:
+        if not DOC_ID.match(value):
+            raise ValueError(f"document id {value!r} must be short lower-case words joined by '-'")
+        return value
+
+    def notes_for(self, clause_id: str) -> list[CurrencyNote]:
+        return [note for note in self.currency_notes if note.applies(clause_id)]
+
+
+@dataclass(frozen=True, slots=True)
+class Clause:
+    """One paragraph of a protocol, quoted exactly as the source has it."""
+
+    id: str
+    document: str
+    heading: str
+    label: str  # "para 17", "Annex 1 para 4", "'Media interest ...' paragraph 1"
+    text: str
+    first_line: int  # 1-based line numbers in the source file
+    last_line: int
+
+    @property
+    def local_id(self) -> str:
+        return self.id.split("/", 1)[1]
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """Source lines deliberately left out of the clauses, and why."""
+
+    document: str
+    first_line: int
+    last_line: int
+    reason: str
+    excerpt: str
+
+
+@dataclass(frozen=True, slots=True)
+class Citation:
+    """What a reply shows for a clause: where it is and what it says."""
+
+    clause_id: str
+    citation: str
+    text: str
+    status: Status
+    notes: tuple[CurrencyNote, ...] = ()

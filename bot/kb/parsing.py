@@ -1,0 +1,243 @@
+"""Turn a protocol's plain text into clauses.
+
+One parser serves every document. It knows three shapes: numbered paragraphs (with nested
+numbers such as 5.3 and annexes that restart numbering), and heading-plus-paragraph documents
+whose bullets sit on the line after a lone ``-``. Everything that is not a clause is reported
+as skipped with a reason, so nothing disappears silently.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from bot.kb.model import Clause, Document, FurnitureRule, Skipped
+
+NUMBERED = re.compile(r"^(\d{1,3}(?:\.\d{1,3})*)\.?\s+(?=\S)(.*)$")
+ANNEX = re.compile(r"^annex\b\s*([a-z0-9]*)\s*$", re.IGNORECASE)
+BULLET = re.compile(r"^(?:[·•▪◦■–\-]|\(?[a-z]{1,4}\)|[a-z]{1,4}\.)\s+\S")
+CONTENTS_ENTRY = re.compile(r"^.+\t\s*\d+\s*$")
+HEADING_MAX = 120
+_SPACE = re.compile(r"\s+")
+
+
+def clean(line: str) -> str:
+    """Collapse the whitespace of a raw line (tabs, no-break spaces) without touching words."""
+    return _SPACE.sub(" ", line.replace("\u00a0", " ")).strip()
+
+
+def slug(text: str) -> str:
+    text = text.lower().replace("’", "").replace("'", "")
+    return re.sub(r"[^a-z0-9]+", "-", text).strip("-")
+
+
+def generic_furniture(raw: str, line: str) -> str | None:
+    """Furniture any document can have, recognised by its shape."""
+    if line.startswith("[image:"):
+        return "image placeholder"
+    if re.match(r"^<[a-z/][^>]*>", line, re.IGNORECASE):
+        return "HTML fragment from the document's conversion (a historical contact table)"
+    if re.fullmatch(r"-{2,}(\s+-{2,})*", line):
+        return "table rule"
+    if line.lower() == "contents":
+        return "contents list heading"
+    if CONTENTS_ENTRY.match(raw.rstrip("\n")):
+        return "contents list entry (page number)"
+    if re.fullmatch(r"[.,;·•■]+", line):
+        return "stray punctuation from the document's conversion"
+    return None
+
+
+def is_heading(line: str) -> bool:
+    return (
+        len(line) <= HEADING_MAX
+        and not line.endswith((".", ":", ";", ",", "?", "!"))
+        and not NUMBERED.match(line)
+        and not BULLET.match(line)
+        and (line[0].isupper() or line[0].isdigit())
+    )
+
+
+@dataclass
+class _Draft:
+    local_id: str
+    heading: str
+    label: str
+    lines: list[str]
+    first_line: int
+    last_line: int
+
+
+@dataclass
+class ParsedDocument:
+    document: Document
+    clauses: list[Clause] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    headings: list[tuple[int, str]] = field(default_factory=list)
+
+
+class _Parser:
+    def __init__(self, document: Document, text: str) -> None:
+        self.doc = document
+        self.raw = text.splitlines()
+        self.result = ParsedDocument(document)
+        self.prose = [re.compile(p) for p in document.prose]
+        self.heading = ""
+        self.namespace = ""  # "annex1/" inside Annex 1
+        self.namespace_label = ""
+        self.current: _Draft | None = None
+        self.ordinals: dict[str, int] = {}
+        self.title_seen = False
+        self.bullet_pending = False
+
+    # --- output -------------------------------------------------------------------------
+    def skip(self, first: int, last: int, reason: str) -> None:
+        excerpt = " / ".join(clean(x) for x in self.raw[first - 1 : last] if clean(x))
+        self.result.skipped.append(
+            Skipped(self.doc.id, first, last, reason, excerpt[:160])
+        )
+
+    def close(self) -> None:
+        draft, self.current = self.current, None
+        if draft is None:
+            return
+        self.result.clauses.append(
+            Clause(
+                id=f"{self.doc.id}/{draft.local_id}",
+                document=self.doc.id,
+                heading=draft.heading,
+                label=draft.label,
+                text="\n".join(draft.lines),
+                first_line=draft.first_line,
+                last_line=draft.last_line,
+            )
+        )
+
+    def start(self, local_id: str, label: str, text: str, lineno: int) -> None:
+        self.close()
+        taken = {c.id for c in self.result.clauses}
+        if f"{self.doc.id}/{local_id}" in taken:
+            raise ValueError(
+                f"{self.doc.file}:{lineno}: clause id {self.doc.id}/{local_id} occurs twice"
+            )
+        self.current = _Draft(local_id, self.heading, label, [text], lineno, lineno)
+
+    def extend(self, text: str, lineno: int) -> None:
+        assert self.current is not None
+        self.current.lines.append(text)
+        self.current.last_line = lineno
+
+    # --- rules --------------------------------------------------------------------------
+    def declared_furniture(self, index: int, line: str) -> tuple[FurnitureRule, int] | None:
+        for rule in self.doc.furniture:
+            if not re.search(rule.start, line):
+                continue
+            last = index
+            if rule.end == "$eof":
+                last = len(self.raw) - 1
+            elif rule.end is not None:
+                for j in range(index, len(self.raw)):
+                    if re.search(rule.end, clean(self.raw[j])):
+                        last = j
+                        break
+                else:
+                    raise ValueError(
+                        f"{self.doc.file}:{index + 1}: furniture block {rule.reason!r} "
+                        f"has no line matching its end {rule.end!r}"
+                    )
+            elif rule.lines:
+                seen = 0
+                for j in range(index, len(self.raw)):
+                    if clean(self.raw[j]):
+                        seen += 1
+                        last = j
+                    if seen == rule.lines:
+                        break
+            return rule, last
+        return None
+
+    def paragraph_id(self) -> tuple[str, str]:
+        section = slug(self.heading) or "preamble"
+        if self.namespace and slug(self.heading) == self.namespace.rstrip("/"):
+            key = f"{self.namespace}intro"
+            count = self.ordinals.get(key, 0) + 1
+            self.ordinals[key] = count
+            suffix = "" if count == 1 else str(count)
+            return key + suffix, f"{self.namespace_label} introduction"
+        key = f"{self.namespace}{section}"
+        count = self.ordinals.get(key, 0) + 1
+        self.ordinals[key] = count
+        return f"{key}/{count}", f"‘{self.heading or 'Preamble'}’ paragraph {count}"
+
+    def run(self) -> ParsedDocument:
+        i = 0
+        while i < len(self.raw):
+            raw = self.raw[i]
+            line = clean(raw)
+            lineno = i + 1
+            if not line:
+                i += 1
+                continue
+            declared = self.declared_furniture(i, line)
+            if declared:
+                rule, last = declared
+                # a block inside a paragraph (a flattened table) does not end the paragraph
+                self.skip(lineno, last + 1, rule.reason)
+                i = last + 1
+                continue
+            if self.doc.style == "headed" and line in {"-", "–", "•"}:
+                self.bullet_pending = True
+                i += 1
+                continue
+            reason = generic_furniture(raw, line)
+            if reason:
+                self.skip(lineno, lineno, reason)
+                i += 1
+                continue
+            if not self.title_seen:
+                self.title_seen = True
+                self.skip(lineno, lineno, "document title (recorded in documents.yaml)")
+                i += 1
+                continue
+            self.line(line, lineno)
+            i += 1
+        self.close()
+        return self.result
+
+    def line(self, line: str, lineno: int) -> None:
+        if self.bullet_pending:
+            self.bullet_pending = False
+            if self.current is None:
+                self.start(*self.paragraph_id_text(line), lineno)
+            else:
+                self.extend(f"- {line}", lineno)
+            return
+        numbered = NUMBERED.match(line) if self.doc.style == "numbered" else None
+        if numbered:
+            number, rest = numbered.groups()
+            where = f"{self.namespace_label} para" if self.namespace else "para"
+            self.start(f"{self.namespace}{number}", f"{where} {number}", rest, lineno)
+            return
+        forced_prose = any(p.search(line) for p in self.prose)
+        if not forced_prose and is_heading(line):
+            self.close()
+            annex = ANNEX.match(line)
+            if annex:
+                self.namespace = f"annex{annex.group(1).lower()}/"
+                self.namespace_label = line
+            self.heading = line
+            self.result.headings.append((lineno, line))
+            return
+        if self.doc.style == "numbered" and self.current is not None:
+            self.extend(line, lineno)
+            return
+        local_id, label = self.paragraph_id()
+        self.start(local_id, label, line, lineno)
+
+    def paragraph_id_text(self, line: str) -> tuple[str, str, str]:
+        local_id, label = self.paragraph_id()
+        return local_id, label, f"- {line}"
+
+
+def parse_document(document: Document, text: str) -> ParsedDocument:
+    return _Parser(document, text).run()

@@ -1,0 +1,74 @@
+"""Direct references to a clause: "lgo 17", "CC MoU para 22", "paragraph 5.3 of the CQC MoU"."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot.kb.model import Document
+from bot.kb.text import words
+
+_FULL_ID = re.compile(r"\b([a-z][a-z0-9]*(?:-[a-z0-9]+)*)/((?:annex[a-z0-9]*/)?[a-z0-9.\-]+(?:/\d+)?)\b")
+_PARA = re.compile(
+    r"(?:\bannex\s*(?P<annex>\d+|[a-z])?\W{0,3}\s*)?"
+    r"(?:\b(?:para(?:graph)?s?|paras?\.|clause|§|p\.?)\s*)(?P<num>\d{1,3}(?:\.\d{1,3})?)\b",
+    re.IGNORECASE,
+)
+_BARE = re.compile(r"(?:\bannex\s*(?P<annex>\d+|[a-z])?\s+)?\b(?P<num>\d{1,3}(?:\.\d{1,3})?)\b")
+
+
+@dataclass(frozen=True)
+class Reference:
+    document: str | None
+    local_id: str
+
+
+class ReferenceParser:
+    def __init__(self, documents: list[Document]) -> None:
+        self.ids = {d.id for d in documents}
+        self._aliases: list[tuple[list[str], str]] = []
+        for d in documents:
+            names = {d.id, d.id.split("-")[0], *d.aliases, d.cite_as}
+            for name in names:
+                self._aliases.append((words(name), d.id))
+        # longest alias first, so "CQC MoU" wins over "CQC"
+        self._aliases.sort(key=lambda pair: -len(pair[0]))
+
+    def documents_named(self, query: str) -> list[str]:
+        """Document ids the query names by id, alias or the first word of the id."""
+        tokens = words(query)
+        named: list[str] = []
+        for alias, doc_id in self._aliases:
+            n = len(alias)
+            if n and any(tokens[i : i + n] == alias for i in range(len(tokens) - n + 1)):
+                if doc_id not in named:
+                    named.append(doc_id)
+        return named
+
+    def parse(self, query: str) -> list[Reference]:
+        """Clause references in the query, most explicit first."""
+        text = query.lower().replace("’", "'")
+        refs: list[Reference] = []
+        for doc, local in _FULL_ID.findall(text):
+            if doc in self.ids:
+                refs.append(Reference(doc, local))
+        if refs:
+            return refs
+        named = self.documents_named(query)
+        marked = list(_PARA.finditer(text))
+        bare: list[re.Match[str]] = []
+        if not marked and named and len(words(query)) <= 6:
+            # "lgo 17", "cqc annex 1 4": a short query naming a document and a number
+            bare = [m for m in _BARE.finditer(text) if not re.match(r"(19|20)\d\d$", m["num"])]
+            if len(bare) > 1:
+                # "annex 1 4": the annex number is not the paragraph
+                bare = bare[-1:] if re.search(r"\bannex\b", text) else bare
+        for match in marked or bare:
+            annex = match["annex"]
+            if annex is None and re.search(r"\bannex\s*(\d+|[a-z])?\b", text):
+                annex_match = re.search(r"\bannex\s*(\d+|[a-z])?\b", text)
+                annex = (annex_match.group(1) or "") if annex_match else None
+            prefix = "" if annex is None else f"annex{annex}/"
+            for doc in named or [None]:
+                refs.append(Reference(doc, prefix + match["num"]))
+        return refs

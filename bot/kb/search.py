@@ -1,0 +1,177 @@
+"""Clause look-up: BM25 over clause text and headings, widened by the glossary and typo repair.
+
+Why not plain BM25: staff ask in everyday words ("can a journalist get hold of stuff CQC sent
+us"), misspell ("safegaurding") and cite by number ("lgo 17"). The glossary maps words to the
+concepts a clause uses, rapidfuzz repairs words the clauses never use, a named document
+boosts its own clauses, and a direct reference answers first.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from rapidfuzz import fuzz, process
+
+from bot.kb.base import KnowledgeBase
+from bot.kb.glossary import Glossary
+from bot.kb.model import Clause
+from bot.kb.references import ReferenceParser
+from bot.kb.text import STOPWORDS, stem, words
+
+MAX_QUERY_CHARS = 1000
+K1, B = 1.2, 0.75
+HEADING_WEIGHT = 2.0
+CONCEPT_WEIGHT = 1.0
+NAMED_DOCUMENT_BOOST = 1.6
+MIN_COVERAGE = 0.3  # share of the query's weight a useful answer must match
+
+
+class QueryError(ValueError):
+    """The query cannot be looked up; the message says why in the user's terms."""
+
+
+@dataclass(frozen=True)
+class Hit:
+    clause: Clause
+    score: float
+    matched: tuple[str, ...] = ()  # surface words of the query that matched
+    reference: bool = False
+
+
+@dataclass
+class Result:
+    query: str
+    hits: list[Hit]
+    useful: bool
+    corrections: dict[str, str] = field(default_factory=dict)
+    documents_named: list[str] = field(default_factory=list)
+
+
+class ClauseIndex:
+    def __init__(self, kb: KnowledgeBase, glossary: Glossary) -> None:
+        self.kb = kb
+        self.glossary = glossary
+        self.references = ReferenceParser(list(kb.documents.values()))
+        self.clauses = list(kb.clauses.values())
+        self._postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        self._surface: set[str] = set(glossary.surface_words)
+        lengths: list[float] = []
+        bags: list[Counter[str]] = []
+        for clause in self.clauses:
+            bag: Counter[str] = Counter()
+            for weight, text in ((1.0, clause.text), (HEADING_WEIGHT, clause.heading)):
+                surface = words(text)
+                self._surface.update(surface)
+                stemmed = [stem(w) for w in surface]
+                for term in stemmed:
+                    if term not in STOPWORDS:
+                        bag[term] += weight
+                for concept in glossary.concepts(stemmed):
+                    bag[concept] += weight * CONCEPT_WEIGHT
+            bags.append(bag)
+            lengths.append(sum(bag.values()))
+        self._avg = sum(lengths) / max(len(lengths), 1)
+        n = len(self.clauses)
+        frequency: Counter[str] = Counter(t for bag in bags for t in bag)
+        self._idf = {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in frequency.items()}
+        for i, (bag, length) in enumerate(zip(bags, lengths, strict=True)):
+            norm = K1 * (1 - B + B * length / self._avg)
+            for term, tf in bag.items():
+                self._postings[term].append((i, tf * (K1 + 1) / (tf + norm)))
+        self._vocabulary = sorted(w for w in self._surface if len(w) >= 4 and not w.isdigit())
+        self._by_id = {c.id: i for i, c in enumerate(self.clauses)}
+        self._correct = lru_cache(maxsize=4096)(self._correct_uncached)
+
+    # --- query analysis ----------------------------------------------------------------
+    def _correct_uncached(self, word: str) -> str | None:
+        match = process.extractOne(
+            word, self._vocabulary, scorer=fuzz.ratio, score_cutoff=82 if len(word) > 5 else 85
+        )
+        return str(match[0]) if match else None
+
+    def analyse(self, query: str) -> tuple[dict[str, float], dict[str, str], dict[str, str]]:
+        """Weighted query terms, the typo corrections made, and which surface word gave each term."""
+        corrections: dict[str, str] = {}
+        surface_of: dict[str, str] = {}
+        stemmed: list[str] = []
+        for word in words(query):
+            term = stem(word)
+            if (
+                word not in self._surface
+                and term not in self._idf
+                and len(word) >= 4
+                and not word.isdigit()
+                and word not in STOPWORDS
+            ):
+                fixed = self._correct(word)
+                if fixed:
+                    corrections[word] = fixed
+                    term = stem(fixed)
+            stemmed.append(term)
+            surface_of.setdefault(term, word)
+        weights: dict[str, float] = {}
+        for term in stemmed:
+            if term not in STOPWORDS and term in self._idf:
+                weights[term] = weights.get(term, 0.0) + 1.0
+        for concept in self.glossary.concepts(stemmed):
+            if concept in self._idf:
+                weights[concept] = weights.get(concept, 0.0) + CONCEPT_WEIGHT
+        return weights, corrections, surface_of
+
+    # --- search ------------------------------------------------------------------------
+    def search(self, query: str, k: int = 5, document: str | None = None) -> Result:
+        query = query.strip()
+        if not query:
+            raise QueryError("the question is empty: type a few words, e.g. 'FOI requests CQC'")
+        if len(query) > MAX_QUERY_CHARS:
+            raise QueryError(
+                f"the question is {len(query)} characters long; keep it under {MAX_QUERY_CHARS}"
+            )
+        if document is not None and document not in self.kb.documents:
+            known = ", ".join(sorted(self.kb.documents))
+            raise QueryError(f"unknown document {document!r}; choose one of: {known}")
+        named = self.references.documents_named(query)
+        hits: list[Hit] = []
+        for ref in self.references.parse(query):
+            for doc_id in [ref.document] if ref.document else list(self.kb.documents):
+                clause_id = f"{doc_id}/{ref.local_id}"
+                if clause_id in self._by_id and (document is None or doc_id == document):
+                    if all(h.clause.id != clause_id for h in hits):
+                        hits.append(Hit(self.kb.clauses[clause_id], 1.0, (), True))
+        weights, corrections, surface_of = self.analyse(query)
+        scores: dict[int, float] = defaultdict(float)
+        matched: dict[int, set[str]] = defaultdict(set)
+        for term, qweight in weights.items():
+            idf = self._idf[term]
+            for i, part in self._postings.get(term, ()):
+                scores[i] += qweight * idf * part
+                matched[i].add(term)
+        total = sum(self._idf[t] * w for t, w in weights.items()) or 1.0
+        ranked: list[tuple[float, float, int]] = []
+        for i, raw in scores.items():
+            clause = self.clauses[i]
+            if document is not None and clause.document != document:
+                continue
+            if clause.document in named:
+                raw *= NAMED_DOCUMENT_BOOST
+            coverage = sum(self._idf[t] * weights[t] for t in matched[i]) / total
+            ranked.append((raw, coverage, i))
+        ranked.sort(key=lambda r: (-r[0], r[2]))
+        best = ranked[0][0] if ranked else 0.0
+        taken = {h.clause.id for h in hits}
+        for raw, _coverage, i in ranked:
+            if len(hits) >= k:
+                break
+            clause = self.clauses[i]
+            if clause.id in taken:
+                continue
+            shown = tuple(
+                sorted(surface_of.get(t, t) for t in matched[i] if not t.startswith("@"))
+            )
+            hits.append(Hit(clause, round(raw / (best + 1.0), 4), shown))
+        top_coverage = ranked[0][1] if ranked else 0.0
+        useful = bool(hits) and (hits[0].reference or top_coverage >= MIN_COVERAGE)
+        return Result(query, hits[:k], useful, corrections, named)
