@@ -9,7 +9,7 @@ from bot.kb.base import KnowledgeBase
 from bot.kb.documents import KnowledgeError
 from bot.kb.glossary import Glossary
 from bot.kb.model import Citation, Clause, CurrencyNote, Document
-from bot.kb.search import ClauseIndex, Hit, QueryError, Result
+from bot.kb.search import ClauseIndex, Hit, QueryError, Result, load_topics
 
 __all__ = [
     "Citation",
@@ -31,4 +31,4 @@ __all__ = [
 def open_index(root: Path) -> ClauseIndex:
     """The knowledge base at ``root`` with its look-up index, built once per process."""
     kb = KnowledgeBase.load(root)
-    return ClauseIndex(kb, Glossary.load(root / "glossary.yaml"))
+    return ClauseIndex(kb, Glossary.load(root / "glossary.yaml"), load_topics(root))

@@ -103,3 +103,17 @@ def write_index(root: Path, parsed: list[ParsedDocument]) -> Path:
     }
     index.write_text(json.dumps(payload, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     return index
+
+
+def changes_to_index(root: Path, parsed: list[ParsedDocument]) -> tuple[list[str], list[str], list[str]]:
+    """Clause ids a rebuild would remove, change and add, compared with the stored index."""
+    try:
+        stored = json.loads((root / INDEX_FILE).read_text(encoding="utf-8"))["clauses"]
+    except (OSError, ValueError, KeyError):
+        stored = []
+    old = {row["id"]: row["text"] for row in stored}
+    new = {c.id: c.text for p in parsed for c in p.clauses}
+    removed = sorted(old.keys() - new.keys())
+    changed = sorted(i for i in old.keys() & new.keys() if old[i] != new[i])
+    added = [i for i in new if i not in old]
+    return removed, changed, added

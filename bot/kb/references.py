@@ -17,6 +17,13 @@ _PARA = re.compile(
 _BARE = re.compile(r"(?:\bannex\s*(?P<annex>\d+|[a-z])?\s+)?\b(?P<num>\d{1,3}(?:\.\d{1,3})?)\b")
 
 
+# words in document names that only say which document is meant
+_NAMING_ONLY = frozenset(
+    "mou memorandum protocol agreement moU isp cqc lgo lgsco csci cc occ la las 2007 2011 2014 "
+    "2016 2023".split()
+)
+
+
 @dataclass(frozen=True)
 class Reference:
     document: str | None
@@ -33,6 +40,11 @@ class ReferenceParser:
                 self._aliases.append((words(name), d.id))
         # longest alias first, so "CQC MoU" wins over "CQC"
         self._aliases.sort(key=lambda pair: -len(pair[0]))
+
+    def naming_words(self, document_ids: list[str]) -> set[str]:
+        """Words of the aliases of these documents that are not content words elsewhere."""
+        names = {w for alias, doc in self._aliases if doc in document_ids for w in alias}
+        return {w for w in names if w in _NAMING_ONLY or w in {d for d in document_ids}}
 
     def documents_named(self, query: str) -> list[str]:
         """Document ids the query names by id, alias or the first word of the id."""

@@ -12,10 +12,15 @@ import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 
+import yaml
+
+import numpy as np
 from rapidfuzz import fuzz, process
 
 from bot.kb.base import KnowledgeBase
+from bot.kb.documents import KnowledgeError
 from bot.kb.glossary import Glossary
 from bot.kb.model import Clause
 from bot.kb.references import ReferenceParser
@@ -24,6 +29,7 @@ from bot.kb.text import STOPWORDS, stem, words
 MAX_QUERY_CHARS = 1000
 K1, B = 1.2, 0.75
 HEADING_WEIGHT = 2.0
+TOPIC_WEIGHT = 1.0
 CONCEPT_WEIGHT = 1.0
 NAMED_DOCUMENT_BOOST = 1.6
 MIN_COVERAGE = 0.3  # share of the query's weight a useful answer must match
@@ -51,18 +57,25 @@ class Result:
 
 
 class ClauseIndex:
-    def __init__(self, kb: KnowledgeBase, glossary: Glossary) -> None:
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        glossary: Glossary,
+        topics: dict[str, list[str]] | None = None,
+    ) -> None:
         self.kb = kb
         self.glossary = glossary
         self.references = ReferenceParser(list(kb.documents.values()))
         self.clauses = list(kb.clauses.values())
-        self._postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        topics = topics or {}
         self._surface: set[str] = set(glossary.surface_words)
         lengths: list[float] = []
-        bags: list[Counter[str]] = []
+        self._bags: list[Counter[str]] = []
         for clause in self.clauses:
             bag: Counter[str] = Counter()
-            for weight, text in ((1.0, clause.text), (HEADING_WEIGHT, clause.heading)):
+            fields = [(1.0, clause.text), (HEADING_WEIGHT, clause.heading)]
+            fields += [(TOPIC_WEIGHT, phrase) for phrase in topics.get(clause.id, ())]
+            for weight, text in fields:
                 surface = words(text)
                 self._surface.update(surface)
                 stemmed = [stem(w) for w in surface]
@@ -71,16 +84,25 @@ class ClauseIndex:
                         bag[term] += weight
                 for concept in glossary.concepts(stemmed):
                     bag[concept] += weight * CONCEPT_WEIGHT
-            bags.append(bag)
+            self._bags.append(bag)
             lengths.append(sum(bag.values()))
         self._avg = sum(lengths) / max(len(lengths), 1)
         n = len(self.clauses)
-        frequency: Counter[str] = Counter(t for bag in bags for t in bag)
+        frequency: Counter[str] = Counter(t for bag in self._bags for t in bag)
         self._idf = {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in frequency.items()}
-        for i, (bag, length) in enumerate(zip(bags, lengths, strict=True)):
+        rows: dict[str, tuple[list[int], list[float]]] = defaultdict(lambda: ([], []))
+        for i, (bag, length) in enumerate(zip(self._bags, lengths, strict=True)):
             norm = K1 * (1 - B + B * length / self._avg)
             for term, tf in bag.items():
-                self._postings[term].append((i, tf * (K1 + 1) / (tf + norm)))
+                where, part = rows[term]
+                where.append(i)
+                part.append(tf * (K1 + 1) / (tf + norm))
+        # postings as arrays: scoring a query is a few vectorised adds, even at 10,000 clauses
+        self._postings = {
+            t: (np.asarray(w, dtype=np.int32), np.asarray(p, dtype=np.float64))
+            for t, (w, p) in rows.items()
+        }
+        self._doc_of = np.asarray([c.document for c in self.clauses])
         self._vocabulary = sorted(w for w in self._surface if len(w) >= 4 and not w.isdigit())
         self._by_id = {c.id: i for i, c in enumerate(self.clauses)}
         self._correct = lru_cache(maxsize=4096)(self._correct_uncached)
@@ -92,12 +114,20 @@ class ClauseIndex:
         )
         return str(match[0]) if match else None
 
-    def analyse(self, query: str) -> tuple[dict[str, float], dict[str, str], dict[str, str]]:
-        """Weighted query terms, the typo corrections made, and which surface word gave each term."""
+    def analyse(
+        self, query: str, ignore: list[str] | None = None
+    ) -> tuple[dict[str, float], dict[str, str], dict[str, str]]:
+        """Weighted query terms, the typo corrections made, and which surface word gave each term.
+
+        Words that only name a document ("the CQC MoU") select it; they are not searched for.
+        """
         corrections: dict[str, str] = {}
         surface_of: dict[str, str] = {}
         stemmed: list[str] = []
+        naming = self.references.naming_words(ignore or [])
         for word in words(query):
+            if word in naming:
+                continue
             term = stem(word)
             if (
                 word not in self._surface
@@ -141,37 +171,45 @@ class ClauseIndex:
                 if clause_id in self._by_id and (document is None or doc_id == document):
                     if all(h.clause.id != clause_id for h in hits):
                         hits.append(Hit(self.kb.clauses[clause_id], 1.0, (), True))
-        weights, corrections, surface_of = self.analyse(query)
-        scores: dict[int, float] = defaultdict(float)
-        matched: dict[int, set[str]] = defaultdict(set)
+        weights, corrections, surface_of = self.analyse(query, ignore=named)
+        scores = np.zeros(len(self.clauses))
         for term, qweight in weights.items():
-            idf = self._idf[term]
-            for i, part in self._postings.get(term, ()):
-                scores[i] += qweight * idf * part
-                matched[i].add(term)
+            where, part = self._postings[term]
+            scores[where] += qweight * self._idf[term] * part
+        if document is not None:
+            scores[self._doc_of != document] = 0.0
+        for doc_id in named:
+            scores[self._doc_of == doc_id] *= NAMED_DOCUMENT_BOOST
         total = sum(self._idf[t] * w for t, w in weights.items()) or 1.0
-        ranked: list[tuple[float, float, int]] = []
-        for i, raw in scores.items():
-            clause = self.clauses[i]
-            if document is not None and clause.document != document:
-                continue
-            if clause.document in named:
-                raw *= NAMED_DOCUMENT_BOOST
-            coverage = sum(self._idf[t] * weights[t] for t in matched[i]) / total
-            ranked.append((raw, coverage, i))
-        ranked.sort(key=lambda r: (-r[0], r[2]))
-        best = ranked[0][0] if ranked else 0.0
+        wanted = min(len(scores), k + len(hits))
+        top = np.argpartition(-scores, wanted - 1)[:wanted] if wanted else np.array([], int)
+        order = sorted((int(i) for i in top if scores[i] > 0), key=lambda i: (-scores[i], i))
+        best = float(scores[order[0]]) if order else 0.0
         taken = {h.clause.id for h in hits}
-        for raw, _coverage, i in ranked:
-            if len(hits) >= k:
-                break
+        top_coverage = 0.0
+        for rank, i in enumerate(order):
+            bag = self._bags[i]
+            matched = [t for t in weights if t in bag]
+            if rank == 0:
+                top_coverage = sum(self._idf[t] * weights[t] for t in matched) / total
             clause = self.clauses[i]
-            if clause.id in taken:
+            if len(hits) >= k or clause.id in taken:
                 continue
-            shown = tuple(
-                sorted(surface_of.get(t, t) for t in matched[i] if not t.startswith("@"))
-            )
-            hits.append(Hit(clause, round(raw / (best + 1.0), 4), shown))
-        top_coverage = ranked[0][1] if ranked else 0.0
+            shown = tuple(sorted({surface_of.get(t, t) for t in matched if not t.startswith("@")}))
+            hits.append(Hit(clause, round(float(scores[i]) / (best + 1.0), 4), shown))
         useful = bool(hits) and (hits[0].reference or top_coverage >= MIN_COVERAGE)
         return Result(query, hits[:k], useful, corrections, named)
+
+
+def load_topics(root: Path) -> dict[str, list[str]]:
+    """Everyday phrases for what each clause answers (search aid only, never quoted)."""
+    path = root / "clause_topics.yaml"
+    if not path.exists():
+        return {}
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise KnowledgeError(f"{path}: cannot read clause topics: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise KnowledgeError(f"{path}: clause topics must map clause ids to lists of phrases")
+    return {str(k): [str(p) for p in (v or [])] for k, v in raw.items()}

@@ -1,0 +1,154 @@
+"""The terminal chat: the bot's embedded default channel (no accounts, no network)."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import IO, Any
+
+from bot.dialogue.engine import Engine
+from bot.dialogue.messages import Conversation, Inbound, Reply
+
+PROMPT = "you> "
+
+
+def conversation(thread: str = "terminal") -> Conversation:
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "local"
+    return Conversation("console", "local", user, thread)
+
+
+def reply_json(reply: Reply) -> dict[str, Any]:
+    return {
+        "text": reply.text,
+        "kind": reply.kind,
+        "flow": reply.flow,
+        "step": reply.step,
+        "options": [{"label": o.label, "value": o.value} for o in reply.options],
+        "navigation": [o.value for o in reply.navigation],
+        "citations": [c.clause_id for c in reply.citations],
+        "draft": reply.draft.text if reply.draft else None,
+    }
+
+
+def to_inbound(text: str, last: list[Reply], who: Conversation) -> Inbound:
+    """A typed number picks the numbered option of the last reply that offered options."""
+    stripped = text.strip()
+    offered = [o for r in last for o in r.options]
+    if stripped.isdigit() and offered and 1 <= int(stripped) <= len(offered):
+        return Inbound(who, action=offered[int(stripped) - 1].value)
+    return Inbound(who, text=stripped)
+
+
+def plain_text(reply: Reply) -> str:
+    lines = [reply.text]
+    if reply.citations and reply.kind not in {"why", "lookup"}:
+        lines.append("  [" + "; ".join(f"{c.citation}" for c in reply.citations) + "]")
+    for number, option in enumerate(reply.options, start=1):
+        lines.append(f"  {number}. {option.label}")
+    if reply.draft:
+        bar = "-" * 72
+        lines += [bar, reply.draft.text.rstrip(), bar]
+    return "\n".join(lines)
+
+
+class DraftSaver:
+    """Writes each draft to the --out file, refusing paths that cannot be written."""
+
+    def __init__(self, out: Path | None) -> None:
+        self.out = out
+
+    def __call__(self, reply: Reply) -> str | None:
+        if not (self.out and reply.draft):
+            return None
+        try:
+            self.out.write_text(reply.draft.text, encoding="utf-8")
+        except OSError as exc:
+            return f"(could not write the draft to {self.out}: {exc.strerror or exc})"
+        return f"(draft saved to {self.out})"
+
+
+def run_lines(
+    engine: Engine,
+    lines: Iterable[str],
+    out: IO[str],
+    *,
+    as_json: bool = False,
+    save: Callable[[Reply], str | None] = lambda r: None,
+) -> None:
+    """Non-interactive chat: one message per input line, replies as text or JSON lines."""
+    who = conversation(thread="stdin")
+    last: list[Reply] = []
+    for line in lines:
+        line = line.rstrip("\n")
+        if not line.strip():
+            continue
+        replies = engine.handle(to_inbound(line, last, who))
+        for reply in replies:
+            saved = save(reply)
+            if as_json:
+                out.write(json.dumps(reply_json(reply), ensure_ascii=False) + "\n")
+            else:
+                out.write(plain_text(reply) + "\n")
+                if saved:
+                    out.write(saved + "\n")
+        if any(r.options for r in replies):
+            last = replies
+        out.flush()
+
+
+def run_interactive(engine: Engine, save: Callable[[Reply], str | None]) -> None:
+    """The friendly terminal chat, drawn with rich."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.panel import Panel
+
+    console = Console()
+    who = conversation()
+    console.print(
+        "[bold]protocol-bot[/bold] - tell me what has happened, or type [bold]menu[/bold]. "
+        "Type [bold]help[/bold] for commands, [bold]quit[/bold] or Ctrl-D to leave."
+    )
+    last: list[Reply] = engine.handle(Inbound(who, action="nav:menu"))
+    _show(console, last, escape, Panel, save)
+    while True:
+        try:
+            text = console.input(f"[bold cyan]{PROMPT}[/bold cyan]")
+        except (EOFError, KeyboardInterrupt):
+            console.print()
+            return
+        if text.strip().lower() in {"quit", "exit"}:
+            return
+        if not text.strip():
+            continue
+        replies = engine.handle(to_inbound(text, last, who))
+        _show(console, replies, escape, Panel, save)
+        if any(r.options for r in replies):
+            last = replies
+
+
+def _show(console: Any, replies: list[Reply], escape: Any, panel: Any, save: Any) -> None:
+    number = 0
+    for reply in replies:
+        style = "red" if reply.kind == "error" else "green"
+        console.print(f"[{style}]bot>[/{style}] {escape(reply.text)}")
+        if reply.citations and reply.kind not in {"why", "lookup"}:
+            cites = "; ".join(f"{c.citation}" for c in reply.citations)
+            console.print(f"  [dim]{escape(cites)} - type why for the full text[/dim]")
+        for option in reply.options:
+            number += 1
+            console.print(f"  [bold]{number}.[/bold] {escape(option.label)}")
+        if reply.draft:
+            console.print(panel(escape(reply.draft.text.rstrip()), title=escape(reply.draft.title)))
+            saved = save(reply)
+            console.print(f"[dim]{escape(saved)}[/dim]" if saved else
+                          "[dim](run with --out FILE to save drafts to a file)[/dim]")
+
+
+def is_terminal() -> bool:
+    return sys.stdin.isatty() and sys.stdout.isatty()

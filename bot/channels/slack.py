@@ -1,0 +1,484 @@
+"""The Slack channel: Slack events in, neutral ``Inbound`` values to the engine, Block Kit out.
+
+Every listener acknowledges at once and does the engine work in a lazy listener after the
+ack, so Slack's 3-second limit never depends on the engine. Case details stay in the user's
+direct message with the bot: whatever starts in a channel continues there, and the channel
+only sees a neutral note. No protocol logic lives here.
+
+slack_bolt and slack_sdk are imported inside the functions that need them, so the package
+works without the ``slack`` extra.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import urlsplit
+
+from bot.channels import slack_blocks as kit
+from bot.dialogue.messages import Conversation, Inbound, Reply
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+
+__all__ = ["build_app", "check_settings", "make_http_server", "serve"]
+
+log = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+HEALTH_PATH = "/healthz"
+MAX_BODY = 1 << 20  # Slack payloads are far smaller; refuse anything bigger unread
+DRAFT_EDIT = "draft:edit"
+
+CHANNEL_NOTE = "I've sent you a direct message so we can continue privately."
+DENIED = "Sorry, protocol-bot is not enabled for you here."
+FAILED = "Sorry, something went wrong on my side. Nothing you told me was lost: please try again."
+
+
+class _Engine(Protocol):
+    """The engine surface this channel uses (``bot.dialogue.engine.Engine``)."""
+
+    @property
+    def flows(self) -> Mapping[str, Any]: ...
+    @property
+    def index(self) -> Any: ...
+    @property
+    def store(self) -> Any: ...
+    def handle(self, inbound: Inbound) -> list[Reply]: ...
+
+
+# --- settings --------------------------------------------------------------------------
+def _shown(secret: str) -> str:
+    return repr(secret[:5] + "...") if len(secret) > 5 else "a very short value"
+
+
+def check_settings(settings: Settings, *, http: bool = False) -> str:
+    """Which transport to run, "socket" or "http"; a ValueError says what to fix."""
+    token = (settings.slack_bot_token or "").strip()
+    if not token:
+        raise ValueError(
+            "SLACK_BOT_TOKEN is not set: copy the Bot User OAuth Token (xoxb-...) from your "
+            "Slack app's 'OAuth & Permissions' page"
+        )
+    if not token.startswith("xoxb-"):
+        raise ValueError(
+            f"SLACK_BOT_TOKEN must be a bot token starting with 'xoxb-' (it starts with "
+            f"{_shown(token)}); user (xoxp-) and app (xapp-) tokens do not work here"
+        )
+    url = urlsplit(settings.slack_api_url)
+    local = url.hostname in ("127.0.0.1", "localhost", "::1")
+    if url.scheme != "https" and not (url.scheme == "http" and local):
+        raise ValueError(
+            f"SLACK_API_URL must be an https:// URL such as https://slack.com/api/ "
+            f"(GovSlack: https://slack-gov.com/api/), not {settings.slack_api_url!r}"
+        )
+    app_token = (settings.slack_app_token or "").strip()
+    if not http and app_token:
+        if not app_token.startswith("xapp-"):
+            raise ValueError(
+                f"SLACK_APP_TOKEN must be an app-level token starting with 'xapp-' (it starts "
+                f"with {_shown(app_token)}); create one with the connections:write scope under "
+                "'Basic Information > App-Level Tokens'"
+            )
+        return "socket"
+    if not (settings.slack_signing_secret or "").strip():
+        raise ValueError(
+            "SLACK_SIGNING_SECRET is not set: HTTP mode verifies every request with it "
+            "('Basic Information > App Credentials'). Or set SLACK_APP_TOKEN (xapp-...) to use "
+            "Socket Mode, which needs no public URL"
+        )
+    return "http"
+
+
+def _api_url(settings: Settings) -> str:
+    url = settings.slack_api_url
+    return url if url.endswith("/") else url + "/"
+
+
+# --- the app ---------------------------------------------------------------------------
+def build_app(
+    settings: Settings,
+    engine: _Engine,
+    *,
+    client: Any = None,
+    listener_executor: Executor | None = None,
+) -> Any:
+    """A bolt ``App`` wired to the engine. ``client``: a ``slack_sdk.WebClient`` to use."""
+    from slack_bolt import App
+    from slack_bolt.error import BoltError
+    from slack_sdk import WebClient
+
+    if client is None:
+        client = WebClient(token=settings.slack_bot_token, base_url=_api_url(settings))
+    try:
+        app = App(
+            name="protocolbot",
+            logger=logging.getLogger("bot.channels.slack.bolt"),
+            client=client,
+            signing_secret=settings.slack_signing_secret or "",
+            # the ack functions are trivial and the work is lazy: answer as soon as acked
+            process_before_response=True,
+            listener_executor=listener_executor,
+        )
+    except BoltError as exc:
+        raise ValueError(
+            f"Slack did not accept SLACK_BOT_TOKEN at {client.base_url}: {exc}"
+        ) from exc
+    adapter = _Adapter(engine)
+
+    def allow(body: dict[str, Any], context: Any, next: Callable[[], None]) -> Any:
+        if _allowed(settings, context):
+            return next()
+        from slack_bolt import BoltResponse
+
+        log.info("denied a request from team=%s user=%s", context.team_id, context.user_id)
+        return BoltResponse(status=200, body=DENIED if "command" in body else "")
+
+    def ack_now(ack: Callable[..., None]) -> None:
+        ack()
+
+    app.use(allow)
+    app.event("message")(ack=ack_now, lazy=[adapter.on_message])
+    app.event("app_mention")(ack=ack_now, lazy=[adapter.on_mention])
+    app.event("app_home_opened")(ack=ack_now, lazy=[adapter.on_home])
+    app.command("/protocol")(ack=ack_now, lazy=[adapter.on_protocol])
+    app.command("/clause")(ack=ack_now, lazy=[adapter.on_clause])
+    app.action(re.compile("^" + re.escape(kit.ACTION_PREFIX)))(
+        ack=ack_now, lazy=[adapter.on_action]
+    )
+    app.view(kit.DRAFT_EDIT_CALLBACK)(ack=ack_now, lazy=[adapter.on_draft_edited])
+    return app
+
+
+def _allowed(settings: Settings, context: Any) -> bool:
+    """Deny what falls outside a non-empty allow-list. Direct messages with the bot are
+    governed by the workspace and user lists only: they are where flows continue."""
+    teams = settings.slack_allowed_workspaces
+    if teams and not ({context.team_id, context.enterprise_id} & set(teams)):
+        return False
+    users = settings.slack_allowed_users
+    if users and context.user_id not in users:
+        return False
+    channels = settings.slack_allowed_channels
+    channel = context.channel_id
+    return not (channels and channel and not channel.startswith("D") and channel not in channels)
+
+
+class _Adapter:
+    """The lazy listeners: translate, call the engine, render. One turn at a time per user."""
+
+    def __init__(self, engine: _Engine) -> None:
+        self.engine = engine
+        self._dms: dict[tuple[str, str], str] = {}
+        self._locks = [threading.Lock() for _ in range(64)]
+        self._home: dict[str, Any] | None = None
+
+    # --- events ------------------------------------------------------------------------
+    def on_message(self, body: dict[str, Any], context: Any, client: Any) -> None:
+        event = body.get("event", {})
+        if (
+            event.get("channel_type") != "im"
+            or event.get("subtype")
+            or event.get("bot_id")
+            or not event.get("user")
+            or not self._first(body.get("event_id"))
+        ):
+            return
+        team, user, dm = _team(context, body), event["user"], event["channel"]
+        self._dms[(team, user)] = dm
+        self._turn(client, team, user, dm, Inbound(_conv(team, user, dm), text=_typed(event)))
+
+    def on_mention(self, body: dict[str, Any], context: Any, client: Any) -> None:
+        event = body.get("event", {})
+        if event.get("bot_id") or not event.get("user") or not self._first(body.get("event_id")):
+            return
+        team, user, channel = _team(context, body), event["user"], event["channel"]
+        text = _typed(event, mention=context.bot_user_id)
+        dm = self._dm_for(client, team, user)
+        shared = channel != dm
+        self._turn(client, team, user, dm, Inbound(_conv(team, user, dm), text=text, shared=shared))
+        if shared:
+            _call(
+                client.chat_postMessage,
+                channel=channel,
+                thread_ts=event.get("thread_ts") or event.get("ts"),
+                text=CHANNEL_NOTE,
+            )
+
+    def on_home(self, event: dict[str, Any], client: Any) -> None:
+        if event.get("tab", "home") != "home" or not event.get("user"):
+            return
+        if self._home is None:
+            kb = self.engine.index.kb
+            self._home = kit.home_view(
+                list(self.engine.flows.values()), list(kb.documents.values())
+            )
+        _call(client.views_publish, user_id=event["user"], view=self._home)
+
+    # --- commands ------------------------------------------------------------------------
+    def on_protocol(self, body: dict[str, Any], context: Any, client: Any, respond: Any) -> None:
+        if not self._first(body.get("trigger_id")):
+            return
+        team, user, channel = _team(context, body), body["user_id"], body.get("channel_id", "")
+        dm = self._dm_for(client, team, user)
+        inbound = Inbound(
+            _conv(team, user, dm),
+            text=kit.unescape(body.get("text", "")).strip(),
+            action="cmd:protocol",
+            shared=channel != dm,
+        )
+        self._turn(client, team, user, dm, inbound)
+        if channel != dm:
+            respond(text=CHANNEL_NOTE, response_type="ephemeral")
+
+    def on_clause(self, body: dict[str, Any], context: Any, client: Any, respond: Any) -> None:
+        """Look-ups answer privately where they were asked, through the response URL."""
+        if not self._first(body.get("trigger_id")):
+            return
+        team, user, channel = _team(context, body), body["user_id"], body.get("channel_id", "")
+        dm = self._dm_for(client, team, user)
+        inbound = Inbound(
+            _conv(team, user, dm),
+            text=kit.unescape(body.get("text", "")).strip(),
+            action="cmd:lookup",
+            shared=channel != dm,
+        )
+        with self._lock(inbound.conversation):
+            messages = [m for r in self._handle(inbound) for m in kit.render_reply(r)]
+            for message in messages[:5]:  # a response URL takes five messages
+                respond(text=message.text, blocks=message.blocks, response_type="ephemeral")
+
+    # --- interactivity -----------------------------------------------------------------
+    def on_action(self, body: dict[str, Any], context: Any, client: Any) -> None:
+        action = (body.get("actions") or [{}])[0]
+        value = str(action.get("value", ""))
+        if value.startswith(kit.CLAUSE_PREFIX):
+            self._show_clause(client, body, value.removeprefix(kit.CLAUSE_PREFIX))
+            return
+        if not value or not self._first(body.get("trigger_id")):
+            return
+        team, user = _team(context, body), body["user"]["id"]
+        container = body.get("container", {})
+        channel = container.get("channel_id") or (body.get("channel") or {}).get("id", "")
+        in_dm = container.get("type") == "message" and not container.get("is_ephemeral")
+        if in_dm and channel.startswith("D"):
+            dm = self._dms.setdefault((team, user), channel)
+        else:
+            dm, in_dm = self._dm_for(client, team, user), False
+        inbound = Inbound(_conv(team, user, dm), action=value)
+        with self._lock(inbound.conversation):
+            replies = self._handle(inbound)
+            if value == DRAFT_EDIT and body.get("trigger_id"):
+                replies = self._open_draft_form(client, body["trigger_id"], dm, team, replies)
+            message = body.get("message")
+            if in_dm and message and any(r.options or r.navigation for r in replies):
+                label = (action.get("text") or {}).get("text", value)
+                _call(
+                    client.chat_update,
+                    channel=channel,
+                    ts=message.get("ts") or container.get("message_ts"),
+                    text=message.get("text") or label,
+                    blocks=kit.frozen_blocks(message.get("blocks", []), label),
+                )
+            self._post(client, dm, replies)
+
+    def on_draft_edited(self, body: dict[str, Any], view: dict[str, Any], client: Any) -> None:
+        if not self._first(view.get("id", "") + ":" + str(view.get("hash", ""))):
+            return
+        meta = json.loads(view.get("private_metadata") or "{}")
+        user, team, dm = body["user"]["id"], meta["team"], meta["dm"]
+        inbound = Inbound(_conv(team, user, dm), action="draft:edited", edits=kit.read_edits(view))
+        self._turn(client, team, user, dm, inbound)
+
+    # --- helpers -----------------------------------------------------------------------
+    def _first(self, key: str | None) -> bool:
+        """False for a delivery seen before (a Slack retry, a double submission)."""
+        if not key:
+            return True
+        try:
+            return bool(self.engine.store.first_time("slack:" + key))
+        except Exception:  # a store failure surfaces in the turn itself
+            log.exception("could not record delivery %s", key)
+            return True
+
+    def _lock(self, conversation: Conversation) -> threading.Lock:
+        return self._locks[hash(conversation.key) % len(self._locks)]
+
+    def _handle(self, inbound: Inbound) -> list[Reply]:
+        try:
+            return list(self.engine.handle(inbound))
+        except Exception:
+            log.exception("the engine failed on a Slack turn")
+            return [Reply(text=FAILED, kind="error")]
+
+    def _turn(self, client: Any, team: str, user: str, dm: str, inbound: Inbound) -> None:
+        with self._lock(inbound.conversation):
+            self._post(client, dm, self._handle(inbound))
+
+    def _post(self, client: Any, channel: str, replies: Sequence[Reply]) -> None:
+        for reply in replies:
+            for message in kit.render_reply(reply):
+                _call(
+                    client.chat_postMessage,
+                    channel=channel,
+                    text=message.text,
+                    blocks=message.blocks,
+                    unfurl_links=False,
+                    unfurl_media=False,
+                )
+            if reply.draft is not None and kit.long_draft(reply.draft):
+                _call(
+                    client.files_upload_v2,
+                    channel=channel,
+                    content=reply.draft.text,
+                    filename=reply.draft.filename,
+                    title=reply.draft.title,
+                )
+
+    def _dm_for(self, client: Any, team: str, user: str) -> str:
+        known = self._dms.get((team, user))
+        if known:
+            return known
+        channel = str(client.conversations_open(users=user)["channel"]["id"])
+        self._dms[(team, user)] = channel
+        return channel
+
+    def _open_draft_form(
+        self, client: Any, trigger_id: str, dm: str, team: str, replies: list[Reply]
+    ) -> list[Reply]:
+        """Show the first draft with editable answers as a form; the rest go to the chat."""
+        for index, reply in enumerate(replies):
+            if reply.draft is not None and reply.draft.fields:
+                view = kit.draft_modal(reply.draft, {"dm": dm, "team": team})
+                if _call(client.views_open, trigger_id=trigger_id, view=view) is not None:
+                    return replies[:index] + replies[index + 1 :]
+                break
+        return replies
+
+    def _show_clause(self, client: Any, body: dict[str, Any], clause_id: str) -> None:
+        try:
+            citation = self.engine.index.kb.cite(clause_id)
+        except Exception:
+            log.warning("no clause %r to show", clause_id)
+            return
+        _call(client.views_open, trigger_id=body.get("trigger_id"), view=kit.clause_modal(citation))
+
+
+def _conv(team: str, user: str, dm: str) -> Conversation:
+    return Conversation(channel="slack", workspace=team, user=user, thread=dm)
+
+
+def _team(context: Any, body: dict[str, Any]) -> str:
+    return str(context.team_id or context.enterprise_id or body.get("team_id") or "unknown")
+
+
+def _typed(event: dict[str, Any], mention: str | None = None) -> str:
+    text = str(event.get("text") or "")
+    if mention:
+        text = re.sub(rf"<@{re.escape(mention)}(\|[^>]*)?>", " ", text)
+    return kit.unescape(text).strip()
+
+
+def _call(method: Callable[..., Any], **kwargs: Any) -> Any:
+    """A Web API call whose failure is logged, not raised: one lost message must not stop
+    the rest of a turn. Returns None on failure."""
+    from slack_sdk.errors import SlackApiError
+
+    try:
+        return method(**kwargs)
+    except (SlackApiError, OSError) as exc:
+        log.error("Slack %s failed: %s", getattr(method, "__name__", "call"), exc)
+        return None
+
+
+# --- transports ------------------------------------------------------------------------
+def make_http_server(
+    app: Any, host: str = "127.0.0.1", port: int = 0, *, healthy: Callable[[], bool] | None = None
+) -> ThreadingHTTPServer:
+    """Slack's Events/Interactivity/Commands endpoint at /slack/events, and /healthz.
+
+    ``app`` may be None to serve only the health check (Socket Mode). The request body goes
+    to bolt byte for byte, where its signature and timestamp are verified.
+    """
+    from slack_bolt.request import BoltRequest
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            if urlsplit(self.path).path != HEALTH_PATH:
+                self._send(404, "not found")
+            elif healthy is None or healthy():
+                self._send(200, "ok")
+            else:
+                self._send(503, "not connected to Slack")
+
+        def do_POST(self) -> None:
+            url = urlsplit(self.path)
+            length = int(self.headers.get("Content-Length") or 0)
+            if app is None or url.path != EVENTS_PATH:
+                self._send(404, "not found")
+            elif length > MAX_BODY:
+                self.close_connection = True
+                self._send(413, "too large")
+            else:
+                raw = self.rfile.read(length).decode("utf-8")
+                headers: dict[str, str | Sequence[str]] = {
+                    key.lower(): value for key, value in self.headers.items()
+                }
+                response = app.dispatch(BoltRequest(body=raw, query=url.query, headers=headers))
+                content_type = response.headers.get("content-type", ["text/plain"])[0]
+                self._send(response.status, response.body or "", content_type)
+
+        def _send(self, status: int, body: str, content_type: str = "text/plain") -> None:
+            data = body.encode("utf-8")
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            log.debug("http: " + format, *args)
+
+    server = ThreadingHTTPServer((host, port), Handler)
+    server.daemon_threads = True
+    return server
+
+
+def serve(settings: Settings, *, http: bool = False, port: int = 3000) -> None:
+    """Run the Slack app until interrupted: Socket Mode when SLACK_APP_TOKEN is set (no
+    public URL needed), else HTTP on ``port``. /healthz answers on ``port`` in both modes."""
+    mode = check_settings(settings, http=http)
+    from bot.dialogue import open_engine
+
+    engine = open_engine(settings.database, idle_minutes=settings.idle_minutes)
+    executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="protocolbot-slack")
+    app = build_app(settings, engine, listener_executor=executor)
+    if mode == "socket":
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        handler = SocketModeHandler(app, settings.slack_app_token)
+        server = make_http_server(None, "0.0.0.0", port, healthy=handler.client.is_connected)
+        threading.Thread(target=server.serve_forever, name="healthz", daemon=True).start()
+        log.info("Slack: Socket Mode; health check on :%d%s", port, HEALTH_PATH)
+        try:
+            handler.start()  # type: ignore[no-untyped-call]
+        finally:
+            handler.close()  # type: ignore[no-untyped-call]
+            server.shutdown()
+            executor.shutdown(wait=True)
+    else:
+        server = make_http_server(app, "0.0.0.0", port)
+        log.info("Slack: HTTP on :%d%s (signed requests only)", port, EVENTS_PATH)
+        try:
+            server.serve_forever()
+        finally:
+            server.server_close()
+            executor.shutdown(wait=True)

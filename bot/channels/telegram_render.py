@@ -1,0 +1,224 @@
+"""Replies as Telegram HTML: escaped text, quoted clauses, keyboards, messages under 4,096.
+
+Pure functions over the neutral :mod:`bot.dialogue.messages` values; no Telegram SDK here, so
+the rendering rules can be read and tested on their own. Every piece of text that came from a
+user, a flow or a clause goes through :func:`html.escape`; only the tags written in this
+module reach Telegram unescaped.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from bot.dialogue.messages import Draft, Option, Reply
+from bot.kb.model import Citation
+
+__all__ = [
+    "MAX_CAPTION",
+    "MAX_TEXT",
+    "Block",
+    "Button",
+    "DocumentOut",
+    "Outgoing",
+    "TextOut",
+    "keyboard_rows",
+    "render",
+    "split_blocks",
+    "utf16_len",
+]
+
+MAX_TEXT = 4096  # Telegram's limit for one message, in UTF-16 code units
+MAX_CAPTION = 1024
+MAX_LABEL = 60  # longer button labels are cut by clients anyway
+SHORT_LABEL = 14  # labels this short share a row
+EXPAND_QUOTE = 600  # clause quotes longer than this start collapsed
+
+_STATUS = {
+    "historical": "historical text: check the current version before relying on it",
+    "check": "currency not confirmed: check before relying on it",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    label: str
+    action: str  # the engine's Option.value; the channel swaps it for a short key
+
+
+@dataclass(frozen=True, slots=True)
+class TextOut:
+    html: str
+    keyboard: tuple[tuple[Button, ...], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentOut:
+    filename: str
+    content: bytes
+    caption: str  # HTML
+
+
+Outgoing = TextOut | DocumentOut
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """A paragraph: fixed HTML around plain ``body``; a long body is split, keeping the tags."""
+
+    body: str
+    prefix: str = ""
+    suffix: str = ""
+    head: str = ""  # HTML shown before the first piece only
+
+
+def utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+# --- splitting ------------------------------------------------------------------------------
+def _fits(text: str, budget: int) -> int:
+    """The longest prefix of ``text`` whose escaped form fits ``budget`` (binary search)."""
+    low, high = 0, len(text)
+    while low < high:
+        mid = (low + high + 1) // 2
+        if utf16_len(html.escape(text[:mid])) <= budget:
+            low = mid
+        else:
+            high = mid - 1
+    return low
+
+
+def _split_plain(text: str, budget: int) -> list[str]:
+    """Cut at a blank line, else a line end, else a space, else anywhere."""
+    pieces: list[str] = []
+    rest = text
+    while utf16_len(html.escape(rest)) > budget:
+        limit = max(_fits(rest, budget), 1)
+        window = rest[:limit]
+        cut = limit
+        for separator in ("\n\n", "\n", " "):
+            at = window.rfind(separator)
+            if at > limit // 3:
+                cut = at
+                break
+        pieces.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip("\n ")
+    pieces.append(rest)
+    return [piece for piece in pieces if piece.strip()]
+
+
+def _pieces(block: Block, limit: int) -> list[str]:
+    whole = block.head + block.prefix + html.escape(block.body) + block.suffix
+    if utf16_len(whole) <= limit:
+        return [whole]
+    frame = utf16_len(block.head + block.prefix + block.suffix)
+    parts = _split_plain(block.body, max(limit - frame, 1))
+    return [
+        (block.head if i == 0 else "") + block.prefix + html.escape(part) + block.suffix
+        for i, part in enumerate(parts)
+    ]
+
+
+def split_blocks(blocks: Iterable[Block], limit: int = MAX_TEXT) -> list[str]:
+    """Pack paragraphs into as few messages as fit, never splitting inside a tag."""
+    messages: list[str] = []
+    current = ""
+    for block in blocks:
+        for piece in _pieces(block, limit):
+            joined = f"{current}\n\n{piece}" if current else piece
+            if utf16_len(joined) <= limit:
+                current = joined
+            else:
+                messages.append(current)
+                current = piece
+    if current:
+        messages.append(current)
+    return messages
+
+
+# --- replies ----------------------------------------------------------------------------
+def _paragraphs(text: str) -> list[str]:
+    return [p.strip("\n") for p in text.replace("\r\n", "\n").split("\n\n") if p.strip()]
+
+
+def _quotes(paragraph: str, citations: tuple[Citation, ...]) -> bool:
+    """The engine's plain-text quote of a clause; the rich rendering below replaces it."""
+    return any(paragraph.startswith(c.citation) for c in citations)
+
+
+def _citation_blocks(citation: Citation) -> list[Block]:
+    status = _STATUS.get(citation.status)
+    head = f"<b>{html.escape(citation.citation)}</b> [{html.escape(citation.clause_id)}]"
+    if status:
+        head += f"\n<i>{html.escape(status)}</i>"
+    tag = "<blockquote expandable>" if len(citation.text) > EXPAND_QUOTE else "<blockquote>"
+    blocks = [Block(citation.text, tag, "</blockquote>", head=head + "\n")]
+    for note in citation.notes:
+        checked = "" if note.verified else " (not yet verified)"
+        blocks.append(
+            Block(
+                f"{note.text} Source: {note.source}{checked}", "<i>Note: ", "</i>"
+            )
+        )
+    return blocks
+
+
+def _draft_blocks(draft: Draft) -> list[Block]:
+    return [
+        Block(draft.title, "<b>", "</b>"),
+        Block(draft.text, "<pre>", "</pre>"),
+        Block(
+            f"The same text is attached as {draft.filename}. Check it, then copy it into "
+            "your email; the bot never sends anything for you."
+        ),
+    ]
+
+
+def _label(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_LABEL else text[: MAX_LABEL - 1] + "…"
+
+
+def keyboard_rows(
+    options: Iterable[Option], navigation: Iterable[Option]
+) -> tuple[tuple[Button, ...], ...]:
+    """Short options share rows of three, long ones get a row each; navigation is the last row."""
+    choices = [Button(_label(o.label), o.value) for o in options]
+    per_row = 3 if all(len(b.label) <= SHORT_LABEL for b in choices) else 1
+    rows = [tuple(choices[i : i + per_row]) for i in range(0, len(choices), per_row)]
+    nav = tuple(Button(_label(o.label), o.value) for o in navigation)
+    if nav:
+        rows.append(nav)
+    return tuple(rows)
+
+
+def render(reply: Reply, limit: int = MAX_TEXT) -> list[Outgoing]:
+    """One reply as messages (the keyboard on the last) and, for a draft, a .txt document."""
+    blocks: list[Block] = []
+    paragraphs = [p for p in _paragraphs(reply.text) if not _quotes(p, reply.citations)]
+    for i, paragraph in enumerate(paragraphs):
+        if reply.kind == "error" and i == 0:
+            blocks.append(Block(paragraph, "⚠️ "))
+        elif reply.kind == "question" and i == 0:
+            blocks.append(Block(paragraph, "<b>", "</b>"))
+        else:
+            blocks.append(Block(paragraph))
+    for citation in reply.citations:
+        blocks.extend(_citation_blocks(citation))
+    if reply.draft is not None:
+        blocks.extend(_draft_blocks(reply.draft))
+
+    keyboard = keyboard_rows(reply.options, reply.navigation)
+    texts = split_blocks(blocks, limit)
+    if not texts and keyboard:
+        texts = ["Choose one:"]
+    out: list[Outgoing] = [TextOut(text) for text in texts]
+    if keyboard:
+        out[-1] = TextOut(texts[-1], keyboard)
+    if reply.draft is not None:
+        caption = html.escape(reply.draft.title[: MAX_CAPTION // 6])  # escaping grows it 6x at most
+        content = reply.draft.text.replace("\r\n", "\n").encode("utf-8")
+        out.append(DocumentOut(reply.draft.filename, content, caption))
+    return out

@@ -1,0 +1,77 @@
+"""Check a typed answer against its question: forgiving about form, strict about meaning."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz, process
+
+from bot.dialogue.flow import Step, parse_date
+
+YES = {"yes", "y", "yeah", "yep", "yup", "true", "correct", "right", "ok", "okay", "sure", "aye"}
+NO = {"no", "n", "nope", "nah", "false"}
+SKIP = {"skip", "pass", "not known", "unknown", "don't know", "dont know", "n/a", "na", "-"}
+
+
+@dataclass(frozen=True)
+class Checked:
+    value: str | None  # the answer as stored, or None when it is not acceptable
+    problem: str = ""  # why not, in the user's terms
+
+
+def _control_free(text: str) -> str:
+    return re.sub(r"[\x00-\x08\x0b-\x1f\x7f]", "", text).strip()
+
+
+def check_answer(step: Step, text: str, today: dt.date | None = None) -> Checked:
+    text = _control_free(text)
+    lowered = text.lower().rstrip(".!")
+    if step.type == "yesno":
+        first = lowered.split()[0] if lowered.split() else ""
+        if lowered in YES or first in YES:
+            return Checked("yes")
+        if lowered in NO or first in NO:
+            return Checked("no")
+        return Checked(None, "Please answer yes or no.")
+    if step.type == "choice":
+        choices = step.choices()
+        for number, choice in enumerate(choices, start=1):
+            if lowered in {choice.value.lower(), choice.label.lower(), str(number)}:
+                return Checked(choice.value)
+        if lowered:
+            match = process.extractOne(
+                lowered, {c.value: c.label.lower() for c in choices}, scorer=fuzz.WRatio,
+                score_cutoff=88,
+            )
+            if match:
+                return Checked(str(match[2]))
+        return Checked(None, "Please choose one of the options (you can type its number).")
+    if step.optional and lowered in SKIP:
+        return Checked("")
+    if step.type == "date":
+        today = today or dt.date.today()
+        when = parse_date(text, today)
+        if when is None:
+            return Checked(None, "Please give a date like 23/11/2026, 2026-11-23 or 'today'.")
+        if step.validate_.not_future and when > today:
+            return Checked(None, "That date is in the future; please give the date it happened.")
+        if step.validate_.not_past and when < today:
+            return Checked(None, "That date has passed; please give a date from today on.")
+        return Checked(when.isoformat())
+    rules = step.validate_
+    if len(text) < rules.min_length:
+        return Checked(
+            None,
+            "That answer is empty." if not text else f"Please give at least {rules.min_length} characters.",
+        )
+    if len(text) > rules.max_length:
+        return Checked(
+            None,
+            f"That answer is {len(text):,} characters; please keep it under {rules.max_length:,}"
+            " (summarise, and keep the full account in your case record).",
+        )
+    if rules.pattern and not re.fullmatch(rules.pattern, text):
+        return Checked(None, step.reask or "That answer is not in the expected form.")
+    return Checked(text)

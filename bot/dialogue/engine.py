@@ -1,0 +1,621 @@
+"""The conversation engine: one inbound message in, the replies out. Knows no platform."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from bot.dialogue.answers import check_answer
+from bot.dialogue.flow import END, Flow, Step
+from bot.dialogue.messages import NAVIGATION, Draft, DraftField, Inbound, Option, Reply
+from bot.dialogue.router import SAFEGUARDING, Router
+from bot.dialogue.session import Mark, Session
+from bot.dialogue.store import SessionStore, StoreUnavailable
+from bot.drafting.render import DraftRenderer, TemplateProblem
+from bot.kb import ClauseIndex, QueryError
+from bot.kb.model import Citation
+
+log = logging.getLogger(__name__)
+
+MAX_TRIES = 3
+MAX_STEPS_PER_TURN = 200
+LOOKUP_PREFIX = re.compile(r"^(?:\?|look ?up\b|lookup:|clause\b|/clause\b)\s*", re.IGNORECASE)
+COMMANDS = {
+    "back": "nav:back",
+    "why": "nav:why",
+    "why?": "nav:why",
+    "restart": "nav:restart",
+    "start again": "nav:restart",
+    "cancel": "nav:cancel",
+    "stop": "nav:cancel",
+    "quit": "nav:cancel",
+    "help": "nav:help",
+    "menu": "nav:menu",
+    "flows": "nav:menu",
+    "resume": "nav:resume",
+    "continue": "nav:resume",
+}
+HELP = (
+    "I walk you through the inter-agency protocols step by step and quote the clause behind "
+    "each step; at the end I draft the referral or reply for you to check and send yourself.\n"
+    "At any point type: back (change your last answer), why (the full clauses behind this "
+    "step), restart, cancel, menu, or ? followed by a question to look up a clause; then "
+    "resume to carry on where you were."
+)
+SHARED_NOTE = (
+    "This needs case details, so I'll continue with you in a private message. "
+    "Please don't post details about a child here."
+)
+
+
+class Engine:
+    def __init__(
+        self,
+        *,
+        index: ClauseIndex,
+        flows: Mapping[str, Flow],
+        router: Router,
+        renderer: DraftRenderer,
+        store: SessionStore,
+    ) -> None:
+        self.index = index
+        self.flows = dict(flows)
+        self.router = router
+        self.renderer = renderer
+        self.store = store
+
+    # ====================================================================================
+    # the one entry point
+    # ====================================================================================
+    def handle(self, inbound: Inbound) -> list[Reply]:
+        key = inbound.conversation.key
+        try:
+            session, expired = self.store.load(key)
+        except StoreUnavailable:
+            log.warning("session store unavailable on load")
+            return [self._try_again()]
+        turn = _Turn(self, session or Session(key=key), inbound)
+        if expired:
+            turn.say(
+                "Your earlier conversation was idle too long and has been deleted, "
+                "answers and all. Let's start again.",
+            )
+        try:
+            turn.run()
+        except TemplateProblem:
+            log.exception("a draft template failed")
+            return [Reply("Sorry, I could not render that draft. Your answers are kept; "
+                          "please tell an administrator.", kind="error")]
+        try:
+            if turn.session.mode == "idle" and not turn.session.flow:
+                self.store.delete(key)  # nothing worth keeping: no answers linger
+            else:
+                self.store.save(turn.session)
+        except StoreUnavailable:
+            log.warning("session store unavailable on save")
+            return [self._try_again()]
+        return turn.replies
+
+    @staticmethod
+    def _try_again() -> Reply:
+        return Reply(
+            "Sorry, I couldn't save your progress just now, so nothing has changed. "
+            "Please try again in a moment.",
+            kind="error",
+        )
+
+    # --- services used by turns --------------------------------------------------------
+    def cite(self, clause_ids: list[str] | tuple[str, ...]) -> tuple[Citation, ...]:
+        return tuple(self.index.kb.cite(c) for c in clause_ids)
+
+    def menu_options(self) -> tuple[Option, ...]:
+        options = [Option(f.title, f"flow:{f.id}") for f in self.flows.values()]
+        return (*options, Option("Look up a clause", "cmd:lookup"))
+
+
+class _Turn:
+    """One inbound message worked through against one session."""
+
+    def __init__(self, engine: Engine, session: Session, inbound: Inbound) -> None:
+        self.engine = engine
+        self.session = session
+        self.inbound = inbound
+        self.replies: list[Reply] = []
+
+    # --- small helpers -----------------------------------------------------------------
+    @property
+    def flow(self) -> Flow:
+        assert self.session.flow is not None
+        return self.engine.flows[self.session.flow]
+
+    @property
+    def step(self) -> Step:
+        assert self.session.step is not None
+        return self.flow.step(self.session.step)
+
+    def say(self, text: str, **fields: Any) -> None:
+        fields.setdefault("flow", self.session.flow)
+        fields.setdefault("step", self.session.step)
+        self.replies.append(Reply(text, **fields))
+
+    def context(self, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        answers = self.session.flow_answers()
+        return self.engine.renderer.context(answers, self.flow.asks(), extra or {})
+
+    def text_of(self, text: str) -> str:
+        return self.engine.renderer.render_text(text, self.context()).strip()
+
+    # --- dispatch ----------------------------------------------------------------------
+    def run(self) -> None:
+        inbound = self.inbound
+        action = inbound.action or ""
+        text = inbound.text.strip()
+        if not action:
+            command = COMMANDS.get(text.lower().rstrip("!. "))
+            if command:
+                action = command
+            elif LOOKUP_PREFIX.match(text) and text not in {"?"}:
+                action, text = "cmd:lookup", LOOKUP_PREFIX.sub("", text, count=1)
+        if action.startswith("nav:"):
+            self.navigate(action[4:])
+        elif action == "cmd:start":
+            self.say(HELP, kind="help")
+            self.menu("What would you like to do?")
+        elif action == "cmd:lookup":
+            self.lookup(text or self.session.pending_text)
+        elif action == "cmd:protocol":
+            self.protocol(text)
+        elif action.startswith("flow:"):
+            self.start_flow(action[5:])
+        elif action.startswith("ans:"):
+            step_id, _, value = action[4:].partition(":")
+            if self.session.mode != "asking" or self.session.step != step_id:
+                self.say("That button belongs to a question that has already been answered.",
+                         kind="notice")
+                self.resume()
+            else:
+                self.answer(value, from_button=True)
+        elif action == "draft:confirm":
+            self.confirm()
+        elif action == "draft:edit":
+            self.choose_edit()
+        elif action.startswith("edit:"):
+            self.edit(action[5:])
+        elif action == "draft:edited":
+            self.apply_edits(inbound.edits or {})
+        elif action:
+            self.say("That button is no longer valid. Here is where we are.", kind="notice")
+            self.resume()
+        elif self.session.mode == "asking" and self.session.flow:
+            self.answer(text, from_button=False)
+        elif self.session.mode == "summary" and self.session.flow:
+            if text.lower().rstrip(".! ") in {"yes", "y", "ok", "confirm", "draft", "draft it"}:
+                self.confirm()
+            elif text.lower() in {"edit", "change", "no"}:
+                self.choose_edit()
+            else:
+                self.show_summary(note="Please confirm the answers or choose one to change.")
+        else:
+            self.free_text(text)
+
+    # --- navigation --------------------------------------------------------------------
+    def navigate(self, command: str) -> None:
+        s = self.session
+        if command == "menu":
+            self.menu("Here is what I can help with.")
+        elif command == "help":
+            self.say(HELP, kind="help", navigation=NAVIGATION if s.flow else ())
+            if s.flow:
+                self.resume()
+        elif command == "cancel":
+            title = self.flow.title if s.flow else None
+            s.reset()
+            self.say(
+                f"Cancelled{f' “{title}”' if title else ''}. Your answers have been deleted.",
+                kind="notice",
+                flow=None,
+                step=None,
+            )
+            self.menu("Anything else?")
+        elif not s.flow or (s.mode == "done" and command in {"back", "why"}):
+            self.say("There is no protocol in progress.", kind="notice")
+            self.menu("Choose one to start:")
+        elif command == "restart":
+            flow_id = s.history[0].flow if s.history else s.flow
+            s.reset()
+            self.say("Starting again from the beginning; earlier answers are deleted.", kind="notice")
+            self.start_flow(flow_id)
+        elif command == "back":
+            self.back()
+        elif command == "why":
+            self.why()
+        else:  # resume
+            self.resume()
+
+    def menu(self, text: str) -> None:
+        self.say(text, kind="menu", options=self.engine.menu_options(), flow=None, step=None)
+
+    def resume(self) -> None:
+        s = self.session
+        if not s.flow or s.mode == "done":
+            self.menu("There is nothing to resume. What would you like to do?")
+        elif s.mode == "summary":
+            self.show_summary()
+        else:
+            self.ask(self.step, note="Carrying on where we were.")
+
+    def back(self) -> None:
+        s = self.session
+        if not s.history:
+            self.ask(self.step, note="This is the first question, so there is nothing to go back to.")
+            return
+        mark = s.history.pop()
+        s.flow, s.step, s.stack = mark.flow, mark.step, [tuple(x) for x in mark.stack]  # type: ignore[misc]
+        previous = s.flow_answers().pop(mark.step, None)
+        s.mode, s.retries, s.confirmed, s.editing = "asking", 0, False, False
+        note = "Going back."
+        if previous is not None and not self.step.personal:
+            note += f" You answered: {previous or 'skipped'}."
+        elif previous is not None:
+            note += " Your previous answer has been cleared; please answer again."
+        self.ask(self.step, note=note)
+
+    def why(self) -> None:
+        s = self.session
+        step = self.step
+        cites = list(step.cite) or list(s.last_cites)
+        if not cites:
+            self.say("This step asks for information the draft needs; it rests on no single clause.",
+                     kind="why", navigation=NAVIGATION)
+        else:
+            lines = ["The clauses behind this step, in full:"]
+            for c in self.engine.cite(cites):
+                lines.append(f"\n{c.citation} [{c.clause_id}]\n{c.text}")
+                for note in c.notes:
+                    flag = "" if note.verified else ", not yet verified"
+                    lines.append(f"Currency note ({note.source}{flag}): {note.text}")
+            self.say("\n".join(lines), kind="why", citations=self.engine.cite(cites),
+                     navigation=NAVIGATION)
+        self.resume()
+
+    # --- routing and look-up -----------------------------------------------------------
+    def free_text(self, text: str) -> None:
+        if not text:
+            self.menu("Tell me what has happened, or choose a protocol:")
+            return
+        route = self.engine.router.route(text)
+        s = self.session
+        if route.small_talk and not route.alternatives:
+            self.menu("Hello. I help you follow the inter-agency protocols. What has happened?")
+            return
+        if route.lookup:
+            self.lookup(text)
+            return
+        if route.flow and (not route.risk or route.flow == SAFEGUARDING and not route.alternatives):
+            self.start_flow(route.flow)
+            return
+        s.pending_text = text
+        options: list[Option] = []
+        if route.risk:
+            intro = ("This may be about a child at risk. If so, start with the safeguarding "
+                     "protocol. Which fits best?")
+            ranked = [SAFEGUARDING, *[f for f, _ in route.alternatives if f != SAFEGUARDING]]
+        elif route.alternatives:
+            intro = "I'm not sure which protocol this is. Which fits best?"
+            ranked = [f for f, _ in route.alternatives]
+        else:
+            intro = ("I couldn't match that to a protocol. Choose one, or look it up in the "
+                     "documents:")
+            ranked = list(self.engine.flows)
+        for flow_id in ranked[:3]:
+            options.append(Option(self.engine.flows[flow_id].title, f"flow:{flow_id}"))
+        options.append(Option("Look up a clause", "cmd:lookup"))
+        self.say(intro, kind="menu", options=tuple(options), flow=None, step=None)
+
+    def protocol(self, text: str) -> None:
+        if not text:
+            self.menu("Which protocol do you need?")
+            return
+        for flow in self.engine.flows.values():
+            if text.strip().lower() in {flow.id, flow.id.replace("_", " "), flow.title.lower()}:
+                self.start_flow(flow.id)
+                return
+        self.free_text(text)
+
+    def lookup(self, query: str) -> None:
+        s = self.session
+        nav = NAVIGATION if s.flow else ()
+        if not query.strip():
+            self.say("What would you like to look up? Type ? followed by your question, "
+                     "for example: ? what does the CQC MoU say about FOI requests",
+                     kind="lookup", navigation=nav)
+            return
+        try:
+            result = self.engine.index.search(query, k=3)
+        except QueryError as exc:
+            self.say(f"I can't look that up: {exc}.", kind="error", navigation=nav)
+            return
+        if not result.useful:
+            self.say(
+                "I found nothing in the five documents that answers that. Try other words "
+                "(e.g. 'ombudsman decisions', 'FOI requests CQC'), a reference such as "
+                "'lgo 17', or choose a protocol from the menu.",
+                kind="lookup", navigation=nav, options=() if s.flow else self.engine.menu_options(),
+            )
+        else:
+            citations = tuple(self.engine.index.kb.cite(h.clause.id) for h in result.hits)
+            lines = [f"What the documents say about “{query}”:"]
+            for c in citations:
+                lines.append(f"\n{c.citation} [{c.clause_id}]\n{c.text}")
+                for note in c.notes:
+                    flag = "" if note.verified else ", not yet verified"
+                    lines.append(f"Currency note ({note.source}{flag}): {note.text}")
+            self.say("\n".join(lines), kind="lookup", citations=citations, navigation=nav)
+        if s.flow:
+            where = "the summary" if s.mode == "summary" else "the same question"
+            self.say(f"We're still in “{self.flow.title}” at {where}. Type resume to carry on.",
+                     kind="notice", options=(Option("Resume", "nav:resume"),))
+
+    # --- flows -------------------------------------------------------------------------
+    def start_flow(self, flow_id: str) -> None:
+        if flow_id not in self.engine.flows:
+            self.say("I don't know that protocol.", kind="error")
+            self.menu("These are the ones I know:")
+            return
+        if self.inbound.shared:
+            self.say(SHARED_NOTE, kind="notice", flow=None, step=None,
+                     meta={"continue_privately": f"flow:{flow_id}"})
+            return
+        s = self.session
+        if s.flow and s.flow != flow_id:
+            self.say(f"Leaving “{self.flow.title}”; its answers are deleted.", kind="notice")
+        s.reset()
+        s.flow, s.step, s.mode = flow_id, self.engine.flows[flow_id].start, "running"
+        self.say(f"{self.flow.title}: {self.flow.description}", kind="notice")
+        self.advance()
+
+    def advance(self, fast_forward: bool = False) -> None:
+        """Walk the flow from the current step until it needs the user again."""
+        s = self.session
+        for _ in range(MAX_STEPS_PER_TURN):
+            if s.step == END:
+                if not self.finish_flow():
+                    return
+                continue
+            step = self.step
+            answers = s.flow_answers()
+            if step.ask:
+                if fast_forward and step.id in answers:
+                    s.step = step.next_step(answers)
+                    continue
+                self.ask(step)
+                return
+            if step.say:
+                key = f"{s.flow}/{step.id}"
+                if not (fast_forward and key in s.seen_says):
+                    self.say(self.text_of(step.say), kind="guidance",
+                             citations=self.engine.cite(step.cite))
+                    s.seen_says.append(key)
+                if step.cite:
+                    s.last_cites = list(step.cite)
+                s.step = step.next_step(answers)
+            elif step.call:
+                back_to = step.next_step(answers)
+                if fast_forward and step.call in s.done_calls:
+                    s.step = back_to
+                    continue
+                s.stack.append((self.flow.id, back_to))
+                callee = self.engine.flows[step.call]
+                self.say(f"First, “{callee.title}”. When it's done we'll come back to "
+                         f"“{self.flow.title}”.", kind="notice")
+                s.flow, s.step = callee.id, callee.start
+            elif step.link:
+                target = self.engine.flows[step.link]
+                self.say(f"This is covered by “{target.title}”; continuing there.", kind="notice")
+                s.stack.clear()
+                s.flow, s.step = target.id, target.start
+            else:  # draft
+                if not s.confirmed:
+                    s.mode = "summary"
+                    self.show_summary()
+                    return
+                self.render_draft(step)
+                s.step = step.next_step(answers)
+        self.say("This protocol seems to go round in circles; please tell an administrator.",
+                 kind="error")
+        s.reset()
+
+    def finish_flow(self) -> bool:
+        """The current flow ended; True if a calling flow carries on."""
+        s = self.session
+        finished = self.flow
+        if s.stack:
+            s.done_calls.append(finished.id)
+            caller, back_to = s.stack.pop()
+            s.flow, s.step = caller, back_to
+            s.confirmed = False
+            self.say(f"That's “{finished.title}” done. Back to “{self.flow.title}”.", kind="notice")
+            return True
+        s.mode, s.step = "done", END
+        self.say(
+            f"That's the end of “{finished.title}”. Check, copy and send the drafts yourself. "
+            "You can still change an answer and re-draft; type cancel to delete your answers "
+            "now (they are deleted anyway after a period of inactivity).",
+            kind="notice", flow=finished.id, step=END,
+            options=(Option("Change an answer", "draft:edit"), *self.engine.menu_options()),
+        )
+        return False
+
+    def ask(self, step: Step, note: str = "") -> None:
+        s = self.session
+        s.step, s.mode = step.id, "asking"
+        if step.cite:
+            s.last_cites = list(step.cite)
+        question = self.text_of(step.ask or "")
+        if step.optional and step.type in {"text", "date"}:
+            question += " (type skip if not known)"
+        text = f"{note}\n{question}" if note else question
+        options = tuple(Option(c.label, f"ans:{step.id}:{c.value}") for c in step.choices())
+        self.say(text, kind="question", options=options, navigation=NAVIGATION,
+                 citations=self.engine.cite(step.cite))
+
+    def answer(self, text: str, *, from_button: bool) -> None:
+        s = self.session
+        step = self.step
+        checked = check_answer(step, text)
+        if checked.value is None:
+            if not from_button and self.engine.router.looks_like_lookup(text) and step.type != "text":
+                self.lookup(text)
+                return
+            s.retries += 1
+            if s.retries >= MAX_TRIES:
+                s.retries = 0
+                choices = step.choices()
+                plain = "\n".join(f"{i}. {c.label}" for i, c in enumerate(choices, 1))
+                way_out = ("You can also type back, cancel, menu, or ? and a question to look "
+                           "something up.")
+                msg = f"Let's make this easier. {checked.problem}"
+                if plain:
+                    msg += f"\nType a number or press a button:\n{plain}"
+                self.say(f"{msg}\n{way_out}", kind="question",
+                         options=tuple(Option(c.label, f"ans:{step.id}:{c.value}") for c in choices),
+                         navigation=NAVIGATION)
+                return
+            self.ask(step, note=step.reask or checked.problem)
+            return
+        s.retries = 0
+        answers = s.flow_answers()
+        answers[step.id] = checked.value
+        s.history.append(Mark(s.flow, step.id, [tuple(x) for x in s.stack]))  # type: ignore[misc]
+        s.confirmed = False
+        s.mode = "running"
+        if s.editing:
+            s.editing = False
+            self.drop_unreachable()
+            s.step = self.flow.start
+            self.advance(fast_forward=True)
+            return
+        s.step = step.next_step(answers)
+        self.advance()
+
+    def drop_unreachable(self) -> None:
+        """After an edit, forget answers to questions the new answers no longer lead to."""
+        s = self.session
+        answers = s.flow_answers()
+        on_path: set[str] = set()
+        step_id = self.flow.start
+        for _ in range(MAX_STEPS_PER_TURN):
+            if step_id == END:
+                break
+            step = self.flow.step(step_id)
+            on_path.add(step.id)
+            if step.ask and step.id not in answers:
+                break
+            step_id = step.next_step(answers)
+        for key in [k for k in answers if k not in on_path]:
+            del answers[key]
+        s.history = [m for m in s.history if m.flow != s.flow or m.step in answers]
+
+    # --- summary, drafts, edits ------------------------------------------------------------
+    def answered(self) -> list[tuple[Step, str]]:
+        answers = self.session.flow_answers()
+        return [(st, answers[st.id]) for st in self.flow.steps if st.ask and st.id in answers]
+
+    def show_summary(self, note: str = "") -> None:
+        lines = [note] if note else []
+        lines.append("Before I draft anything, please check your answers:")
+        for step, value in self.answered():
+            lines.append(f"• {step.answer_label}: {value or 'not known'}")
+        self.say("\n".join(lines), kind="summary",
+                 options=(Option("Yes, draft it", "draft:confirm"),
+                          Option("Change an answer", "draft:edit")),
+                 navigation=NAVIGATION)
+
+    def confirm(self) -> None:
+        s = self.session
+        if s.mode != "summary" or not s.flow:
+            self.say("There is nothing waiting for confirmation.", kind="notice")
+            self.resume()
+            return
+        s.confirmed, s.mode = True, "running"
+        self.advance()
+
+    def choose_edit(self) -> None:
+        s = self.session
+        if not s.flow:
+            self.resume()
+            return
+        options = tuple(Option(st.answer_label, f"edit:{st.id}") for st, _ in self.answered())
+        self.say("Which answer would you like to change?", kind="question", options=options,
+                 navigation=NAVIGATION)
+
+    def edit(self, step_id: str) -> None:
+        s = self.session
+        if not s.flow or step_id not in self.flow.asks():
+            self.say("That answer can't be changed now.", kind="notice")
+            self.resume()
+            return
+        s.editing, s.confirmed = True, False
+        s.flow_answers().pop(step_id, None)
+        s.history = [m for m in s.history if not (m.flow == s.flow and m.step == step_id)]
+        self.ask(self.flow.step(step_id), note="Changing this answer.")
+
+    def apply_edits(self, edits: Mapping[str, str]) -> None:
+        s = self.session
+        if not s.flow:
+            self.say("That conversation has ended, so the draft can't be re-rendered. "
+                     "Edit the text directly.", kind="notice")
+            return
+        asks = self.flow.asks()
+        answers = s.flow_answers()
+        problems = []
+        for key, value in edits.items():
+            if key not in asks:
+                continue
+            checked = check_answer(asks[key], value)
+            if checked.value is None:
+                problems.append(f"{asks[key].answer_label}: {checked.problem}")
+            else:
+                answers[key] = checked.value
+        if problems:
+            self.say("Some changes were not accepted:\n" + "\n".join(problems), kind="error")
+        self.drop_unreachable()
+        # the user has just reviewed the answers in the form: re-draft without another summary
+        s.confirmed, s.editing, s.mode = True, False, "running"
+        s.step = self.flow.start
+        self.advance(fast_forward=True)
+
+    def render_draft(self, step: Step) -> None:
+        s = self.session
+        cited: list[str] = []
+        for key in s.seen_says:
+            flow_id, step_id = key.split("/", 1)
+            if flow_id == s.flow and ":" not in step_id:
+                cited += [c for c in self.flow.step(step_id).cite if c not in cited]
+        cited += [c for c in step.cite if c not in cited]
+        citations = self.engine.cite(cited)
+        body = self.engine.renderer.render_file(
+            step.draft or "", self.context({"citations": citations, "flow": self.flow.title})
+        )
+        footer = ["", "Sources:"]
+        footer += [f"- {c.citation} [{c.clause_id}]" for c in citations]
+        footer += ["", "DRAFT - check every detail before sending. protocol-bot has not sent "
+                   "this anywhere."]
+        text = body.rstrip() + "\n" + "\n".join(footer) + "\n"
+        answers = s.flow_answers()
+        fields = tuple(
+            DraftField(st.id, st.answer_label, answers.get(st.id, ""), st.multiline)
+            for st in self.flow.steps
+            if st.ask and st.type == "text" and st.id in answers
+        )
+        draft = Draft(step.title or "Draft", text, step.filename or f"{step.id}.txt", fields)
+        digest = hashlib.sha256(text.encode()).hexdigest()[:12]
+        marker = f"{s.flow}/draft:{step.id}"
+        if marker not in s.seen_says:
+            s.seen_says.append(marker)
+        self.say(f"{draft.title} (draft {digest}). Check it, copy it and send it yourself.",
+                 kind="draft", draft=draft, citations=citations, step=step.id,
+                 options=(Option("Edit the answers", "draft:edit"),), meta={"draft_sha": digest})

@@ -1,0 +1,211 @@
+"""A protocol flow as data: the steps a member of staff is walked through, each citing clauses.
+
+Step kinds (exactly one per step):
+  ask    a question; ``type`` text | yesno | choice | date, with validation and a re-ask message
+  say    guidance; ``cite`` the clauses it rests on (required unless ``plain: true``)
+  call   run another flow, then come back to ``next``
+  link   hand over to another flow (this one ends)
+  draft  render a Jinja2 template from the answers and cited clauses
+``next`` is a step id, ``end``, or a list of branches ``{if: {answer: value(s)}, then: step}``
+closed by ``{else: step}``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+END = "end"
+STEP_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def _as_text(value: Any) -> str:
+    # YAML reads yes/no as booleans; answers are always text
+    if value is True:
+        return "yes"
+    if value is False:
+        return "no"
+    return str(value)
+
+
+class Branch(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+    when: dict[str, tuple[str, ...]] | None = Field(default=None, alias="if")
+    then: str | None = None
+    otherwise: str | None = Field(default=None, alias="else")
+
+    @field_validator("when", mode="before")
+    @classmethod
+    def _values_are_text(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {
+                str(k): tuple(_as_text(x) for x in (v if isinstance(v, list) else [v]))
+                for k, v in value.items()
+            }
+        return value
+
+    @model_validator(mode="after")
+    def _shape(self) -> Branch:
+        if (self.when is None) == (self.otherwise is None):
+            raise ValueError("a branch is either {if: ..., then: step} or {else: step}")
+        if self.when is not None and not self.then:
+            raise ValueError("an 'if' branch needs 'then: <step id>'")
+        return self
+
+    @property
+    def target(self) -> str:
+        return self.then if self.when is not None else self.otherwise  # type: ignore[return-value]
+
+    def matches(self, answers: dict[str, str]) -> bool:
+        if self.when is None:
+            return True
+        return all(answers.get(key) in values for key, values in self.when.items())
+
+
+class Choice(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    value: str
+    label: str
+
+    @field_validator("value", mode="before")
+    @classmethod
+    def _text(cls, value: Any) -> str:
+        return _as_text(value)
+
+
+class Validation(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    min_length: int = 1
+    max_length: int = 2000
+    pattern: str | None = None
+    not_future: bool = False  # dates
+    not_past: bool = False
+
+
+AskType = Literal["text", "yesno", "choice", "date"]
+
+
+class Step(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str
+    ask: str | None = None
+    say: str | None = None
+    call: str | None = None
+    link: str | None = None
+    draft: str | None = None
+
+    type: AskType = "text"
+    options: tuple[Choice, ...] = ()
+    validate_: Validation = Field(default_factory=Validation, alias="validate")
+    reask: str | None = None
+    optional: bool = False
+    label: str | None = None  # short name of the answer in summaries and forms
+    multiline: bool = False
+    personal: bool = False  # a case detail: never echoed into a shared channel
+    plain: bool = False  # a say step that states no protocol requirement (no citation needed)
+    cite: tuple[str, ...] = ()
+    title: str | None = None  # draft title
+    filename: str | None = None  # draft file name
+    next: str | tuple[Branch, ...] | None = None
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, value: str) -> str:
+        if not STEP_ID.match(value) or value == END:
+            raise ValueError(f"step id {value!r} must be lower_snake_case and not 'end'")
+        return value
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Step:
+        kinds = [k for k in ("ask", "say", "call", "link", "draft") if getattr(self, k)]
+        if len(kinds) != 1:
+            raise ValueError(f"step {self.id!r} must have exactly one of ask/say/call/link/draft")
+        if self.ask and self.type == "choice" and len(self.options) < 2:
+            raise ValueError(f"step {self.id!r}: a choice needs at least two options")
+        if self.options and not (self.ask and self.type == "choice"):
+            raise ValueError(f"step {self.id!r}: options belong to 'ask' steps of type choice")
+        if self.draft and not self.title:
+            raise ValueError(f"step {self.id!r}: a draft step needs a title")
+        return self
+
+    @property
+    def kind(self) -> str:
+        return next(k for k in ("ask", "say", "call", "link", "draft") if getattr(self, k))
+
+    @property
+    def answer_label(self) -> str:
+        return self.label or self.id.replace("_", " ")
+
+    def choices(self) -> tuple[Choice, ...]:
+        if self.type == "yesno":
+            return (Choice(value="yes", label="Yes"), Choice(value="no", label="No"))
+        return self.options
+
+    def targets(self) -> list[str]:
+        if self.next is None:
+            return []
+        if isinstance(self.next, str):
+            return [self.next]
+        return [b.target for b in self.next]
+
+    def next_step(self, answers: dict[str, str]) -> str:
+        if self.next is None:
+            return END
+        if isinstance(self.next, str):
+            return self.next
+        for branch in self.next:
+            if branch.matches(answers):
+                return branch.target
+        return END  # the validator insists on a closing else, so this is not reached
+
+
+class Flow(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str
+    title: str
+    description: str
+    triggers: tuple[str, ...] = Field(min_length=3)
+    steps: tuple[Step, ...] = Field(min_length=1)
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, value: str) -> str:
+        if not STEP_ID.match(value):
+            raise ValueError(f"flow id {value!r} must be lower_snake_case")
+        return value
+
+    @property
+    def start(self) -> str:
+        return self.steps[0].id
+
+    def step(self, step_id: str) -> Step:
+        for step in self.steps:
+            if step.id == step_id:
+                return step
+        raise KeyError(f"{self.id}: no step {step_id!r}")
+
+    def asks(self) -> dict[str, Step]:
+        return {s.id: s for s in self.steps if s.ask}
+
+
+def parse_date(text: str, today: dt.date) -> dt.date | None:
+    """Dates as staff type them: 2026-11-23, 23/11/2026, 23 Nov 2026, today, yesterday."""
+    text = text.strip().lower()
+    if text in {"today", "now"}:
+        return today
+    if text == "yesterday":
+        return today - dt.timedelta(days=1)
+    for fmt in ("%Y-%m-%d", "%d/%m/%Y", "%d/%m/%y", "%d-%m-%Y", "%d %b %Y", "%d %B %Y", "%d.%m.%Y"):
+        try:
+            return dt.datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    return None

@@ -1,0 +1,62 @@
+"""A conversation's state: where the user is in which flow, and what they have answered."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+Mode = str  # "idle" | "asking" | "summary"
+
+
+@dataclass
+class Mark:
+    """A point the user can go back to: an answered question and the call stack around it."""
+
+    flow: str
+    step: str
+    stack: list[tuple[str, str]]
+
+
+@dataclass
+class Session:
+    key: str
+    flow: str | None = None
+    step: str | None = None
+    mode: Mode = "idle"
+    answers: dict[str, dict[str, str]] = field(default_factory=dict)  # flow id -> step -> text
+    history: list[Mark] = field(default_factory=list)
+    stack: list[tuple[str, str]] = field(default_factory=list)  # (flow, step to return to)
+    retries: int = 0
+    confirmed: bool = False  # the answers summary was confirmed for the drafts
+    editing: bool = False  # re-asking one answer from the summary
+    last_cites: list[str] = field(default_factory=list)
+    seen_says: list[str] = field(default_factory=list)  # "flow/step" already shown
+    done_calls: list[str] = field(default_factory=list)  # called flows completed
+    pending_text: str = ""  # the free text a "did you mean" menu is about (kept with the session)
+    version: int = 0
+    updated_at: float = field(default_factory=time.time)
+
+    # --- helpers -----------------------------------------------------------------------
+    def flow_answers(self, flow_id: str | None = None) -> dict[str, str]:
+        return self.answers.setdefault(flow_id or self.flow or "", {})
+
+    def reset(self) -> None:
+        """Forget the flow and every answer (case details go with it)."""
+        key, version = self.key, self.version
+        self.__dict__.update(Session(key=key).__dict__)
+        self.version = version
+
+    # --- storage -----------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Session:
+        data = dict(data)
+        data["history"] = [
+            Mark(m["flow"], m["step"], [tuple(x) for x in m["stack"]])  # type: ignore[misc]
+            for m in data.get("history", [])
+        ]
+        data["stack"] = [tuple(x) for x in data.get("stack", [])]
+        return cls(**data)
