@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import signal
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
@@ -27,14 +28,20 @@ from bot.dialogue.messages import Conversation, Inbound, Reply
 if TYPE_CHECKING:
     from bot.config import Settings
 
-__all__ = ["build_app", "check_settings", "make_http_server", "serve"]
+__all__ = [
+    "SlackService",
+    "build_app",
+    "check_settings",
+    "make_http_server",
+    "open_service",
+    "serve",
+]
 
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
 MAX_BODY = 1 << 20  # Slack payloads are far smaller; refuse anything bigger unread
-DRAFT_EDIT = "draft:edit"
 
 CHANNEL_NOTE = "I've sent you a direct message so we can continue privately."
 DENIED = "Sorry, protocol-bot is not enabled for you here."
@@ -192,90 +199,112 @@ class _Adapter:
             return
         team, user, dm = _team(context, body), event["user"], event["channel"]
         self._dms[(team, user)] = dm
-        self._turn(client, team, user, dm, Inbound(_conv(team, user, dm), text=_typed(event)))
+        self._turn(client, dm, Inbound(_conv(team, user, dm), text=_typed(event)))
 
     def on_mention(self, body: dict[str, Any], context: Any, client: Any) -> None:
+        """An @mention in a channel: the engine answers in shared mode; what it wants to
+        continue privately goes on in the DM, the channel sees its neutral note, and anything
+        else is shown only to the user (ephemeral)."""
         event = body.get("event", {})
         if event.get("bot_id") or not event.get("user") or not self._first(body.get("event_id")):
             return
         team, user, channel = _team(context, body), event["user"], event["channel"]
-        text = _typed(event, mention=context.bot_user_id)
-        dm = self._dm_for(client, team, user)
-        shared = channel != dm
-        self._turn(client, team, user, dm, Inbound(_conv(team, user, dm), text=text, shared=shared))
-        if shared:
+        inbound = Inbound(_conv(team, user, channel), text=_typed(event, context.bot_user_id))
+        if channel == self._dm_for(client, team, user):
+            return  # a mention in the DM also arrives as a message.im event
+        thread = event.get("thread_ts") or event.get("ts")
+
+        def note(message: kit.SlackMessage) -> None:
             _call(
                 client.chat_postMessage,
                 channel=channel,
-                thread_ts=event.get("thread_ts") or event.get("ts"),
-                text=CHANNEL_NOTE,
+                thread_ts=thread,
+                text=message.text,
+                blocks=message.blocks,
             )
+
+        def show(message: kit.SlackMessage) -> None:
+            _call(
+                client.chat_postEphemeral,
+                channel=channel,
+                user=user,
+                thread_ts=thread,
+                text=message.text,
+                blocks=message.blocks,
+            )
+
+        self._shared_turn(client, inbound, note=note, show=show)
 
     def on_home(self, event: dict[str, Any], client: Any) -> None:
         if event.get("tab", "home") != "home" or not event.get("user"):
             return
         if self._home is None:
-            kb = self.engine.index.kb
-            self._home = kit.home_view(
-                list(self.engine.flows.values()), list(kb.documents.values())
-            )
+            documents = self.engine.index.kb.documents.values()
+            self._home = kit.home_view(list(self.engine.flows.values()), list(documents))
         _call(client.views_publish, user_id=event["user"], view=self._home)
 
     # --- commands ------------------------------------------------------------------------
     def on_protocol(self, body: dict[str, Any], context: Any, client: Any, respond: Any) -> None:
-        if not self._first(body.get("trigger_id")):
-            return
-        team, user, channel = _team(context, body), body["user_id"], body.get("channel_id", "")
-        dm = self._dm_for(client, team, user)
-        inbound = Inbound(
-            _conv(team, user, dm),
-            text=kit.unescape(body.get("text", "")).strip(),
-            action="cmd:protocol",
-            shared=channel != dm,
-        )
-        self._turn(client, team, user, dm, inbound)
-        if channel != dm:
-            respond(text=CHANNEL_NOTE, response_type="ephemeral")
+        self._command(body, context, client, respond, "cmd:protocol")
 
     def on_clause(self, body: dict[str, Any], context: Any, client: Any, respond: Any) -> None:
-        """Look-ups answer privately where they were asked, through the response URL."""
+        self._command(body, context, client, respond, "cmd:lookup")
+
+    def _command(
+        self, body: dict[str, Any], context: Any, client: Any, respond: Any, action: str
+    ) -> None:
+        """Slash commands answer privately where they were typed (through the response
+        URL, which also works in channels the bot is not in); flows go on in the DM."""
         if not self._first(body.get("trigger_id")):
             return
         team, user, channel = _team(context, body), body["user_id"], body.get("channel_id", "")
+        text = kit.unescape(body.get("text", "")).strip()
         dm = self._dm_for(client, team, user)
-        inbound = Inbound(
-            _conv(team, user, dm),
-            text=kit.unescape(body.get("text", "")).strip(),
-            action="cmd:lookup",
-            shared=channel != dm,
-        )
-        with self._lock(inbound.conversation):
-            messages = [m for r in self._handle(inbound) for m in kit.render_reply(r)]
-            for message in messages[:5]:  # a response URL takes five messages
+        sent = 0
+
+        def show(message: kit.SlackMessage) -> None:
+            nonlocal sent
+            sent += 1
+            if sent <= 5:  # a response URL takes five messages
                 respond(text=message.text, blocks=message.blocks, response_type="ephemeral")
 
+        if channel == dm and action == "cmd:protocol":
+            self._turn(client, dm, Inbound(_conv(team, user, dm), text=text, action=action))
+        elif channel == dm:
+            inbound = Inbound(_conv(team, user, dm), text=text, action=action)
+            with self._lock(inbound.conversation):
+                for reply in self._handle(inbound):
+                    for message in kit.render_reply(reply):
+                        show(message)
+        else:
+            inbound = Inbound(_conv(team, user, channel), text=text, action=action, shared=True)
+            self._shared_turn(client, inbound, note=show, show=show)
+
     # --- interactivity -----------------------------------------------------------------
-    def on_action(self, body: dict[str, Any], context: Any, client: Any) -> None:
+    def on_action(self, body: dict[str, Any], context: Any, client: Any, respond: Any) -> None:
         action = (body.get("actions") or [{}])[0]
         value = str(action.get("value", ""))
+        team, user = _team(context, body), body["user"]["id"]
+        container = body.get("container", {})
+        channel = container.get("channel_id") or (body.get("channel") or {}).get("id", "")
         if value.startswith(kit.CLAUSE_PREFIX):
             self._show_clause(client, body, value.removeprefix(kit.CLAUSE_PREFIX))
             return
         if not value or not self._first(body.get("trigger_id")):
             return
-        team, user = _team(context, body), body["user"]["id"]
-        container = body.get("container", {})
-        channel = container.get("channel_id") or (body.get("channel") or {}).get("id", "")
+        # Buttons live in the DM, in ephemeral messages or on the Home tab; whichever it
+        # was, the conversation is the user's DM, and only the user saw the click.
         in_dm = container.get("type") == "message" and not container.get("is_ephemeral")
         if in_dm and channel.startswith("D"):
             dm = self._dms.setdefault((team, user), channel)
         else:
             dm, in_dm = self._dm_for(client, team, user), False
-        inbound = Inbound(_conv(team, user, dm), action=value)
-        with self._lock(inbound.conversation):
-            replies = self._handle(inbound)
-            if value == DRAFT_EDIT and body.get("trigger_id"):
-                replies = self._open_draft_form(client, body["trigger_id"], dm, team, replies)
+        conversation = _conv(team, user, dm)
+        if value.startswith(kit.FORM_PREFIX):
+            self._open_draft_form(client, body.get("trigger_id"), conversation)
+            return
+        with self._lock(conversation):
+            replies = self._handle(Inbound(conversation, action=value))
             message = body.get("message")
             if in_dm and message and any(r.options or r.navigation for r in replies):
                 label = (action.get("text") or {}).get("text", value)
@@ -287,14 +316,16 @@ class _Adapter:
                     blocks=kit.frozen_blocks(message.get("blocks", []), label),
                 )
             self._post(client, dm, replies)
+        if container.get("is_ephemeral") and body.get("response_url"):
+            respond(text=CHANNEL_NOTE, response_type="ephemeral", replace_original=False)
 
     def on_draft_edited(self, body: dict[str, Any], view: dict[str, Any], client: Any) -> None:
-        if not self._first(view.get("id", "") + ":" + str(view.get("hash", ""))):
+        if not self._first(body.get("trigger_id") or view.get("id")):
             return
         meta = json.loads(view.get("private_metadata") or "{}")
         user, team, dm = body["user"]["id"], meta["team"], meta["dm"]
         inbound = Inbound(_conv(team, user, dm), action="draft:edited", edits=kit.read_edits(view))
-        self._turn(client, team, user, dm, inbound)
+        self._turn(client, dm, inbound)
 
     # --- helpers -----------------------------------------------------------------------
     def _first(self, key: str | None) -> bool:
@@ -317,9 +348,28 @@ class _Adapter:
             log.exception("the engine failed on a Slack turn")
             return [Reply(text=FAILED, kind="error")]
 
-    def _turn(self, client: Any, team: str, user: str, dm: str, inbound: Inbound) -> None:
+    def _turn(self, client: Any, dm: str, inbound: Inbound) -> None:
         with self._lock(inbound.conversation):
             self._post(client, dm, self._handle(inbound))
+
+    def _shared_turn(
+        self,
+        client: Any,
+        inbound: Inbound,
+        *,
+        note: Callable[[kit.SlackMessage], None],
+        show: Callable[[kit.SlackMessage], None],
+    ) -> None:
+        with self._lock(inbound.conversation):
+            replies = self._handle(inbound)
+        for reply in replies:
+            private = reply.meta.get("continue_privately")
+            if private:
+                team, user = inbound.conversation.workspace, inbound.conversation.user
+                dm = self._dm_for(client, team, user)
+                self._turn(client, dm, Inbound(_conv(team, user, dm), action=private))
+            for message in kit.render_reply(reply):
+                (note if private else show)(message)
 
     def _post(self, client: Any, channel: str, replies: Sequence[Reply]) -> None:
         for reply in replies:
@@ -350,16 +400,18 @@ class _Adapter:
         return channel
 
     def _open_draft_form(
-        self, client: Any, trigger_id: str, dm: str, team: str, replies: list[Reply]
-    ) -> list[Reply]:
-        """Show the first draft with editable answers as a form; the rest go to the chat."""
-        for index, reply in enumerate(replies):
-            if reply.draft is not None and reply.draft.fields:
-                view = kit.draft_modal(reply.draft, {"dm": dm, "team": team})
-                if _call(client.views_open, trigger_id=trigger_id, view=view) is not None:
-                    return replies[:index] + replies[index + 1 :]
-                break
-        return replies
+        self, client: Any, trigger_id: str | None, conversation: Conversation
+    ) -> None:
+        """The form is prefilled from the engine's current draft: re-rendering with no
+        edits returns it (answers unchanged), so the form works after a restart too."""
+        with self._lock(conversation):
+            replies = self._handle(Inbound(conversation, action="draft:edited", edits={}))
+        drafts = [r.draft for r in replies if r.draft is not None and r.draft.fields]
+        if not drafts:  # the conversation ended or expired: say so in the chat
+            self._post(client, conversation.thread, [r for r in replies if r.draft is None])
+            return
+        meta = {"dm": conversation.thread, "team": conversation.workspace}
+        _call(client.views_open, trigger_id=trigger_id, view=kit.draft_modal(drafts[-1], meta))
 
     def _show_clause(self, client: Any, body: dict[str, Any], clause_id: str) -> None:
         try:
@@ -388,11 +440,11 @@ def _typed(event: dict[str, Any], mention: str | None = None) -> str:
 def _call(method: Callable[..., Any], **kwargs: Any) -> Any:
     """A Web API call whose failure is logged, not raised: one lost message must not stop
     the rest of a turn. Returns None on failure."""
-    from slack_sdk.errors import SlackApiError
+    from slack_sdk.errors import SlackClientError
 
     try:
         return method(**kwargs)
-    except (SlackApiError, OSError) as exc:
+    except (SlackClientError, OSError) as exc:
         log.error("Slack %s failed: %s", getattr(method, "__name__", "call"), exc)
         return None
 
@@ -452,33 +504,103 @@ def make_http_server(
     return server
 
 
-def serve(settings: Settings, *, http: bool = False, port: int = 3000) -> None:
-    """Run the Slack app until interrupted: Socket Mode when SLACK_APP_TOKEN is set (no
-    public URL needed), else HTTP on ``port``. /healthz answers on ``port`` in both modes."""
-    mode = check_settings(settings, http=http)
-    from bot.dialogue import open_engine
+class SlackService:
+    """A running Slack app: its transport, the /healthz endpoint and the worker threads."""
 
-    engine = open_engine(settings.database, idle_minutes=settings.idle_minutes)
+    def __init__(
+        self, server: ThreadingHTTPServer, executor: ThreadPoolExecutor, handler: Any = None
+    ) -> None:
+        self.server = server
+        self.executor = executor
+        self.handler = handler  # a SocketModeHandler, or None for HTTP
+        self._stop = threading.Event()
+        self._serving = threading.Event()
+        self._closed = threading.Lock()
+
+    @property
+    def port(self) -> int:
+        return int(self.server.server_address[1])
+
+    def run(self) -> None:
+        """Serve until :meth:`stop` (from another thread or a signal handler)."""
+        if self._stop.is_set():
+            return
+        self._serving.set()
+        if self.handler is None:
+            log.info("Slack: HTTP on :%d%s (signed requests only)", self.port, EVENTS_PATH)
+            self.server.serve_forever()
+            return
+        self.handler.connect()
+        log.info("Slack: Socket Mode connected; health check on :%d%s", self.port, HEALTH_PATH)
+        threading.Thread(target=self.server.serve_forever, name="healthz", daemon=True).start()
+        self._stop.wait()
+
+    def stop(self) -> None:
+        """Stop taking requests, finish the turns in progress, close. Safe to call twice."""
+        self._stop.set()
+        if not self._closed.acquire(blocking=False):
+            return
+        if self._serving.is_set():
+            self.server.shutdown()
+        self.server.server_close()
+        if self.handler is not None:
+            self.handler.close()
+        self.executor.shutdown(wait=True)
+
+
+def open_service(
+    settings: Settings,
+    *,
+    http: bool = False,
+    port: int = 3000,
+    host: str = "0.0.0.0",
+    engine: _Engine | None = None,
+) -> SlackService:
+    """Check the settings, open the engine and build the app; nothing is served yet."""
+    mode = check_settings(settings, http=http)
+    try:
+        import slack_bolt  # noqa: F401
+    except ImportError as exc:
+        raise ValueError(
+            "the Slack extra is not installed: pip install 'protocol-bot[slack]'"
+        ) from exc
+    if engine is None:
+        from bot.dialogue import FlowError, open_engine
+        from bot.kb import KnowledgeError
+
+        try:
+            engine = open_engine(
+                settings.database,
+                settings.idle_minutes,
+                knowledge=settings.knowledge_dir,
+                flows=settings.flows_dir,
+                contacts=settings.contacts_file,
+            )
+        except (FlowError, KnowledgeError) as exc:
+            raise ValueError(str(exc)) from exc
     executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="protocolbot-slack")
     app = build_app(settings, engine, listener_executor=executor)
-    if mode == "socket":
-        from slack_bolt.adapter.socket_mode import SocketModeHandler
+    if mode == "http":
+        return SlackService(make_http_server(app, host, port), executor)
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-        handler = SocketModeHandler(app, settings.slack_app_token)
-        server = make_http_server(None, "0.0.0.0", port, healthy=handler.client.is_connected)
-        threading.Thread(target=server.serve_forever, name="healthz", daemon=True).start()
-        log.info("Slack: Socket Mode; health check on :%d%s", port, HEALTH_PATH)
-        try:
-            handler.start()  # type: ignore[no-untyped-call]
-        finally:
-            handler.close()  # type: ignore[no-untyped-call]
-            server.shutdown()
-            executor.shutdown(wait=True)
-    else:
-        server = make_http_server(app, "0.0.0.0", port)
-        log.info("Slack: HTTP on :%d%s (signed requests only)", port, EVENTS_PATH)
-        try:
-            server.serve_forever()
-        finally:
-            server.server_close()
-            executor.shutdown(wait=True)
+    handler = SocketModeHandler(app, settings.slack_app_token)
+    server = make_http_server(None, host, port, healthy=handler.client.is_connected)
+    return SlackService(server, executor, handler)
+
+
+def serve(settings: Settings, *, http: bool = False, port: int = 3000) -> None:
+    """Run the Slack app until interrupted: Socket Mode when SLACK_APP_TOKEN is set (no
+    public URL needed), else HTTP on ``port``. /healthz answers on ``port`` in both modes.
+    SIGTERM (docker stop) lets the turns in progress finish."""
+    service = open_service(settings, http=http, port=port)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(
+            signal.SIGTERM, lambda *_: threading.Thread(target=service.stop, daemon=True).start()
+        )
+    try:
+        service.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        service.stop()

@@ -21,6 +21,7 @@ __all__ = [
     "ACTION_PREFIX",
     "CLAUSE_PREFIX",
     "DRAFT_EDIT_CALLBACK",
+    "FORM_PREFIX",
     "SlackMessage",
     "clause_modal",
     "draft_modal",
@@ -53,7 +54,9 @@ METADATA = 3000
 FALLBACK_TEXT = 300  # the notification text; the blocks carry the message
 
 ACTION_PREFIX = "pb-"  # every action_id this app renders starts with it
-CLAUSE_PREFIX = "clause:"  # a button value the adapter answers itself (clause text in a modal)
+# button values the adapter answers itself, never sent to the engine
+CLAUSE_PREFIX = "clause:"  # the clause text in a modal
+FORM_PREFIX = "form:"  # the draft's answers in an editable form
 DRAFT_EDIT_CALLBACK = "pb-draft-edit"
 _FENCE = "```"
 
@@ -186,7 +189,8 @@ def _citation_context(citation: Citation) -> Block:
     return {"type": "context", "elements": elements}
 
 
-def _citation_blocks(citations: tuple[Citation, ...]) -> list[Block]:
+def _citation_blocks(citations: tuple[Citation, ...], shown: str) -> list[Block]:
+    """A context line per citation, and a button to read each clause not already quoted."""
     blocks = [_citation_context(citation) for citation in citations]
     buttons = [
         _button(
@@ -195,6 +199,7 @@ def _citation_blocks(citations: tuple[Citation, ...]) -> list[Block]:
             f"{ACTION_PREFIX}cite-{index}",
         )
         for index, citation in enumerate(citations)
+        if citation.text not in shown
     ]
     return blocks + _actions(buttons)
 
@@ -221,16 +226,26 @@ def render_reply(reply: Reply) -> list[SlackMessage]:
     body += text_blocks(escape(reply.text))
     if reply.draft is not None:
         body += _code_blocks(reply.draft.text)
-    body += _citation_blocks(reply.citations)
-    tail = _actions(_option_buttons(reply.options, "opt"))
+    body += _citation_blocks(reply.citations, reply.text)
+    buttons = _option_buttons(reply.options, "opt")
+    if reply.draft is not None and reply.draft.fields:
+        buttons.append(
+            _button(
+                "Edit in a form",
+                f"{FORM_PREFIX}{reply.meta.get('draft_sha', '')}",
+                f"{ACTION_PREFIX}form",
+            )
+        )
+    tail = _actions(buttons)
     tail += _actions(_option_buttons(reply.navigation, "nav"))
     if not body and not tail:
         body = text_blocks(escape("(nothing to show)"))
     room = MAX_BLOCKS - len(tail)
     chunks: list[list[Block]] = []
     while len(body) > room:
-        chunks.append(body[:MAX_BLOCKS])
-        body = body[MAX_BLOCKS:]
+        take = max(1, min(MAX_BLOCKS, len(body) - 1))  # leave some text above the buttons
+        chunks.append(body[:take])
+        body = body[take:]
     chunks.append(body + tail)
     text = _fallback(reply)
     return [SlackMessage(text=text, blocks=chunk) for chunk in chunks]

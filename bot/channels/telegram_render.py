@@ -33,6 +33,7 @@ MAX_TEXT = 4096  # Telegram's limit for one message, in UTF-16 code units
 MAX_CAPTION = 1024
 MAX_LABEL = 60  # longer button labels are cut by clients anyway
 SHORT_LABEL = 14  # labels this short share a row
+LONG_LABEL = 40  # options this long are also listed, numbered, in the message
 EXPAND_QUOTE = 600  # clause quotes longer than this start collapsed
 
 _STATUS = {
@@ -73,6 +74,10 @@ class Block:
     head: str = ""  # HTML shown before the first piece only
 
 
+def _escape(text: str) -> str:
+    return html.escape(text, quote=False)  # Telegram needs only <, > and & escaped in text
+
+
 def utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
@@ -83,7 +88,7 @@ def _fits(text: str, budget: int) -> int:
     low, high = 0, len(text)
     while low < high:
         mid = (low + high + 1) // 2
-        if utf16_len(html.escape(text[:mid])) <= budget:
+        if utf16_len(_escape(text[:mid])) <= budget:
             low = mid
         else:
             high = mid - 1
@@ -94,7 +99,7 @@ def _split_plain(text: str, budget: int) -> list[str]:
     """Cut at a blank line, else a line end, else a space, else anywhere."""
     pieces: list[str] = []
     rest = text
-    while utf16_len(html.escape(rest)) > budget:
+    while utf16_len(_escape(rest)) > budget:
         limit = max(_fits(rest, budget), 1)
         window = rest[:limit]
         cut = limit
@@ -110,13 +115,13 @@ def _split_plain(text: str, budget: int) -> list[str]:
 
 
 def _pieces(block: Block, limit: int) -> list[str]:
-    whole = block.head + block.prefix + html.escape(block.body) + block.suffix
+    whole = block.head + block.prefix + _escape(block.body) + block.suffix
     if utf16_len(whole) <= limit:
         return [whole]
     frame = utf16_len(block.head + block.prefix + block.suffix)
     parts = _split_plain(block.body, max(limit - frame, 1))
     return [
-        (block.head if i == 0 else "") + block.prefix + html.escape(part) + block.suffix
+        (block.head if i == 0 else "") + block.prefix + _escape(part) + block.suffix
         for i, part in enumerate(parts)
     ]
 
@@ -140,7 +145,7 @@ def split_blocks(blocks: Iterable[Block], limit: int = MAX_TEXT) -> list[str]:
 
 # --- replies ----------------------------------------------------------------------------
 def _paragraphs(text: str) -> list[str]:
-    return [p.strip("\n") for p in text.replace("\r\n", "\n").split("\n\n") if p.strip()]
+    return [p.strip() for p in text.replace("\r\n", "\n").split("\n\n") if p.strip()]
 
 
 def _quotes(paragraph: str, citations: tuple[Citation, ...]) -> bool:
@@ -148,27 +153,29 @@ def _quotes(paragraph: str, citations: tuple[Citation, ...]) -> bool:
     return any(paragraph.startswith(c.citation) for c in citations)
 
 
-def _citation_blocks(citation: Citation) -> list[Block]:
+def _citation_blocks(
+    citation: Citation, shown_notes: set[str], collapsed: bool = False
+) -> list[Block]:
     status = _STATUS.get(citation.status)
-    head = f"<b>{html.escape(citation.citation)}</b> [{html.escape(citation.clause_id)}]"
+    head = f"<b>{_escape(citation.citation)}</b> [{_escape(citation.clause_id)}]"
     if status:
-        head += f"\n<i>{html.escape(status)}</i>"
-    tag = "<blockquote expandable>" if len(citation.text) > EXPAND_QUOTE else "<blockquote>"
+        head += f"\n<i>{_escape(status)}</i>"
+    long = collapsed or len(citation.text) > EXPAND_QUOTE
+    tag = "<blockquote expandable>" if long else "<blockquote>"
     blocks = [Block(citation.text, tag, "</blockquote>", head=head + "\n")]
     for note in citation.notes:
+        if note.text in shown_notes:  # a document-wide note, already shown for this reply
+            continue
+        shown_notes.add(note.text)
         checked = "" if note.verified else " (not yet verified)"
-        blocks.append(
-            Block(
-                f"{note.text} Source: {note.source}{checked}", "<i>Note: ", "</i>"
-            )
-        )
+        blocks.append(Block(f"{note.text} Source: {note.source}{checked}", "<i>Note: ", "</i>"))
     return blocks
 
 
 def _draft_blocks(draft: Draft) -> list[Block]:
     return [
         Block(draft.title, "<b>", "</b>"),
-        Block(draft.text, "<pre>", "</pre>"),
+        Block(draft.text.rstrip(), "<pre>", "</pre>"),
         Block(
             f"The same text is attached as {draft.filename}. Check it, then copy it into "
             "your email; the bot never sends anything for you."
@@ -181,11 +188,20 @@ def _label(text: str) -> str:
     return text if len(text) <= MAX_LABEL else text[: MAX_LABEL - 1] + "…"
 
 
+def _numbered(options: tuple[Option, ...]) -> bool:
+    """Clients cut long button labels, so long choices are listed in full in the message."""
+    return any(len(o.label) > LONG_LABEL for o in options)
+
+
 def keyboard_rows(
     options: Iterable[Option], navigation: Iterable[Option]
 ) -> tuple[tuple[Button, ...], ...]:
     """Short options share rows of three, long ones get a row each; navigation is the last row."""
-    choices = [Button(_label(o.label), o.value) for o in options]
+    options = tuple(options)
+    if _numbered(options):
+        choices = [Button(_label(f"{n}. {o.label}"), o.value) for n, o in enumerate(options, 1)]
+    else:
+        choices = [Button(_label(o.label), o.value) for o in options]
     per_row = 3 if all(len(b.label) <= SHORT_LABEL for b in choices) else 1
     rows = [tuple(choices[i : i + per_row]) for i in range(0, len(choices), per_row)]
     nav = tuple(Button(_label(o.label), o.value) for o in navigation)
@@ -205,10 +221,14 @@ def render(reply: Reply, limit: int = MAX_TEXT) -> list[Outgoing]:
             blocks.append(Block(paragraph, "<b>", "</b>"))
         else:
             blocks.append(Block(paragraph))
-    for citation in reply.citations:
-        blocks.extend(_citation_blocks(citation))
-    if reply.draft is not None:
+    if _numbered(reply.options):
+        listing = "\n".join(f"{n}. {o.label}" for n, o in enumerate(reply.options, 1))
+        blocks.append(Block(listing))
+    if reply.draft is not None:  # the draft first; its sources were quoted step by step
         blocks.extend(_draft_blocks(reply.draft))
+    shown_notes: set[str] = set()
+    for citation in reply.citations:
+        blocks.extend(_citation_blocks(citation, shown_notes, collapsed=reply.draft is not None))
 
     keyboard = keyboard_rows(reply.options, reply.navigation)
     texts = split_blocks(blocks, limit)
@@ -218,7 +238,7 @@ def render(reply: Reply, limit: int = MAX_TEXT) -> list[Outgoing]:
     if keyboard:
         out[-1] = TextOut(texts[-1], keyboard)
     if reply.draft is not None:
-        caption = html.escape(reply.draft.title[: MAX_CAPTION // 6])  # escaping grows it 6x at most
+        caption = _escape(reply.draft.title[: MAX_CAPTION // 6])  # escaping grows it 6x at most
         content = reply.draft.text.replace("\r\n", "\n").encode("utf-8")
         out.append(DocumentOut(reply.draft.filename, content, caption))
     return out

@@ -6,6 +6,7 @@ import json
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
@@ -41,8 +42,14 @@ CREATE TABLE IF NOT EXISTS seen_events (
 class SqliteStore:
     """Sessions keyed by channel, workspace, user and thread; idle ones are deleted for real."""
 
-    def __init__(self, path: str | Path, idle_seconds: float = 30 * 60) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        idle_seconds: float = 30 * 60,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.path = str(path)
+        self.clock = clock
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self.idle_seconds = idle_seconds
@@ -67,13 +74,13 @@ class SqliteStore:
         row = self._run("SELECT data, updated_at FROM sessions WHERE key = ?", (key,)).fetchone()
         if row is None:
             return None, False
-        if time.time() - row[1] > self.idle_seconds:
+        if self.clock() - row[1] > self.idle_seconds:
             self.delete(key)
             return None, True
         return Session.from_dict(json.loads(row[0])), False
 
     def save(self, session: Session) -> None:
-        session.updated_at = time.time()
+        session.updated_at = self.clock()
         session.version += 1
         self._run(
             "INSERT INTO sessions (key, data, updated_at, version) VALUES (?, ?, ?, ?) "
@@ -87,15 +94,15 @@ class SqliteStore:
 
     def expire(self) -> int:
         """Delete every idle session; returns how many went."""
-        cutoff = time.time() - self.idle_seconds
+        cutoff = self.clock() - self.idle_seconds
         gone = self._run("DELETE FROM sessions WHERE updated_at < ?", (cutoff,)).rowcount
-        self._run("DELETE FROM seen_events WHERE seen_at < ?", (time.time() - 86400,))
+        self._run("DELETE FROM seen_events WHERE seen_at < ?", (self.clock() - 86400,))
         return int(gone)
 
     def first_time(self, key: str) -> bool:
         """Record an event id; False if it was recorded before (a platform retry)."""
         cursor = self._run(
-            "INSERT OR IGNORE INTO seen_events (key, seen_at) VALUES (?, ?)", (key, time.time())
+            "INSERT OR IGNORE INTO seen_events (key, seen_at) VALUES (?, ?)", (key, self.clock())
         )
         return cursor.rowcount == 1
 

@@ -1,0 +1,75 @@
+"""Router accuracy on bench/routing_eval.yaml, with a rapidfuzz baseline in the same run.
+
+    python bench/routing_quality.py [--misses]
+
+A message counts as routed correctly when the router's flow equals the label (null = no
+flow started: menu, look-up or small talk). Also printed: safeguarding recall, off-topic
+messages wrongly started as a flow, and the confusion matrix.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import Counter
+from pathlib import Path
+
+import yaml
+from rapidfuzz import fuzz, process
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.dialogue import open_engine  # noqa: E402
+
+BASELINE_CUTOFF = 60
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--misses", action="store_true")
+    args = parser.parse_args()
+    cases = yaml.safe_load((ROOT / "bench" / "routing_eval.yaml").read_text(encoding="utf-8"))
+    engine = open_engine(":memory:")
+    flows = engine.flows
+    cases = [c for c in cases if c["flow"] is None or c["flow"] in flows]
+    triggers = [(t, f.id) for f in flows.values() for t in f.triggers]
+
+    def baseline(text: str) -> str | None:
+        match = process.extractOne(text, [t for t, _ in triggers], scorer=fuzz.token_set_ratio,
+                                   score_cutoff=BASELINE_CUTOFF)
+        return triggers[match[2]][1] if match else None
+
+    def ours(text: str) -> str | None:
+        return engine.router.route(text).flow
+
+    labels = [*flows, None]
+    for name, route in (("protocol-bot router", ours), ("rapidfuzz vs triggers", baseline)):
+        confusion: Counter[tuple[str | None, str | None]] = Counter()
+        for case in cases:
+            confusion[(case["flow"], route(case["text"]))] += 1
+        correct = sum(n for (want, got), n in confusion.items() if want == got)
+        safe_total = sum(n for (want, _), n in confusion.items() if want == "safeguarding_concern")
+        safe_hit = confusion[("safeguarding_concern", "safeguarding_concern")]
+        offtopic = [c for c in cases if c.get("kind") == "offtopic"]
+        started = sum(1 for c in offtopic if route(c["text"]) is not None)
+        print(f"\n{name}: accuracy {correct / len(cases):.3f} ({correct}/{len(cases)}), "
+              f"safeguarding recall {safe_hit / max(safe_total, 1):.3f}, "
+              f"off-topic started as a flow {started}/{len(offtopic)}")
+        width = max(len(str(x)) for x in labels) + 2
+        print("  confusion (rows: expected, columns: routed)")
+        print("  " + " " * width + "".join(f"{str(x)[:14]:>16}" for x in labels))
+        for want in labels:
+            row = "".join(f"{confusion[(want, got)]:>16}" for got in labels)
+            print(f"  {str(want):<{width}}{row}")
+    if args.misses:
+        print("\nmisses:")
+        for case in cases:
+            got = engine.router.route(case["text"])
+            if got.flow != case["flow"]:
+                print(f"  want {case['flow']} got {got.flow} ({got.confidence:.2f}, "
+                      f"alts {got.alternatives}, lookup {got.lookup}): {case['text']!r}")
+
+
+if __name__ == "__main__":
+    main()

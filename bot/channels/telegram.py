@@ -1,0 +1,772 @@
+"""The Telegram channel: updates in as :class:`Inbound`, replies out as HTML with inline keyboards.
+
+A thin translator over the engine, in three parts:
+
+* a gate (a :class:`TypeHandler` in group -1) that checks the allow-list for every update
+  before any handler sees it, and drops duplicate deliveries;
+* handlers that turn commands, typed text and button presses into one ``Engine.handle``
+  call each (in a worker thread), then render and send the replies;
+* sending that retries only the Bot API calls (``RetryAfter`` waits as told, network errors
+  back off), so a flaky network never advances the user's step twice or loses it.
+
+Buttons carry a short random key; the engine action it stands for is kept in a small SQLite
+file next to the session database (:class:`ButtonStore`), so a button sent before a restart
+still works after it. Sessions themselves live in the engine's store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+import re
+import secrets
+import sqlite3
+import threading
+import time
+import warnings
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from functools import partial
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+from urllib.parse import urlparse
+
+try:
+    from telegram import (
+        BotCommand,
+        BotCommandScopeAllGroupChats,
+        BotCommandScopeAllPrivateChats,
+        CallbackQuery,
+        Chat,
+        InlineKeyboardButton,
+        InlineKeyboardMarkup,
+        LinkPreviewOptions,
+        Message,
+        Update,
+        User,
+    )
+    from telegram.constants import ChatType, ParseMode
+    from telegram.error import (
+        BadRequest,
+        ChatMigrated,
+        Forbidden,
+        NetworkError,
+        RetryAfter,
+        TelegramError,
+    )
+    from telegram.ext import (
+        Application,
+        ApplicationHandlerStop,
+        CallbackQueryHandler,
+        CommandHandler,
+        ContextTypes,
+        ExtBot,
+        MessageHandler,
+        TypeHandler,
+        filters,
+    )
+    from telegram.request import BaseRequest
+    from telegram.warnings import PTBDeprecationWarning
+except ImportError as exc:  # pragma: no cover - depends on the installed extras
+    raise ImportError(
+        "The Telegram channel needs python-telegram-bot: pip install 'protocol-bot[telegram]'"
+    ) from exc
+
+from bot.channels.telegram_render import (
+    MAX_TEXT,
+    DocumentOut,
+    Outgoing,
+    TextOut,
+    render,
+    utf16_len,
+)
+from bot.config import Settings
+from bot.dialogue.messages import Conversation, Inbound, Reply
+
+__all__ = ["AllowList", "ButtonStore", "TelegramChannel", "build_application", "serve"]
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Context = ContextTypes.DEFAULT_TYPE
+App = Application[Any, Any, Any, Any, Any, Any]
+
+TOKEN = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{30,64}$")
+WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+KEY_PREFIX = "k:"
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
+
+# command -> (engine action, menu description); all seven reach the engine unchanged
+COMMANDS = {
+    "start": ("cmd:start", "What this bot does and how to begin"),
+    "protocol": ("cmd:protocol", "Start a protocol: the menu, or /protocol NAME"),
+    "clause": ("cmd:lookup", "Look up a clause: /clause QUERY"),
+    "back": ("nav:back", "Change your last answer"),
+    "why": ("nav:why", "The clauses behind this step, in full"),
+    "restart": ("nav:restart", "Start this protocol again"),
+    "cancel": ("nav:cancel", "Stop and delete your answers"),
+    "help": ("nav:help", "How to use this bot"),
+}
+# what a group chat may do: look things up, never case work
+GROUP_ACTIONS = frozenset({"cmd:lookup", "cmd:start", "nav:help"})
+# presses that explain rather than answer leave the pressed message as it was
+EXPLAINING = frozenset({"nav:why", "nav:help"})
+# replies that carry or ask for case details never go to a group
+CASE_KINDS = frozenset({"question", "summary", "draft"})
+
+REFUSE_AGAIN_AFTER = 3600.0  # one refusal per stranger per hour, not one per message
+SORRY = (
+    "Sorry, something went wrong on my side and nothing was changed. Please try again in a moment."
+)
+GROUP_POINTER = (
+    "Protocols involve case details, so I only run them in a private chat with you. "
+    "Message me privately to start one. Here I can look up clauses: /clause QUERY."
+)
+RESENT = "<i>This did not reach you earlier, so here it is again:</i>"
+
+
+class EngineLike(Protocol):
+    def handle(self, inbound: Inbound) -> list[Reply]: ...
+
+
+# ======================================================================================
+# configuration
+# ======================================================================================
+def check_token(token: str | None) -> str:
+    if not token:
+        raise ValueError(
+            "TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather and set the token it gives"
+        )
+    token = token.strip()
+    if not TOKEN.match(token):
+        raise ValueError(
+            "TELEGRAM_BOT_TOKEN is malformed: expected the form 123456789:AA... as @BotFather "
+            "gives it"
+        )
+    return token
+
+
+def api_urls(base: str) -> tuple[str, str]:
+    """The Bot API and file URLs; a custom server may be given with or without the /bot."""
+    base = base.strip().rstrip("/")
+    if not base.startswith(("http://", "https://")):
+        raise ValueError(f"TELEGRAM_API_URL must be an http(s) URL, not {base!r}")
+    if "{token}" in base:
+        return base, base.replace("/bot{token}", "/file/bot{token}")
+    if not base.endswith("/bot"):
+        base += "/bot"
+    return base, base[: -len("/bot")] + "/file/bot"
+
+
+def _parse_ids(values: Iterable[str], where: str) -> set[int]:
+    ids: set[int] = set()
+    for raw in values:
+        for token in re.split(r"[\s,;]+", raw.split("#", 1)[0].strip()):
+            if not token:
+                continue
+            if not token.isdigit():
+                raise ValueError(
+                    f"{where}: {token!r} is not a Telegram user id. List numeric ids; usernames "
+                    "can change hands, so they are not accepted. A refused user is told their id."
+                )
+            ids.add(int(token))
+    return ids
+
+
+class AllowList:
+    """Telegram user ids allowed to use the bot: from settings, plus a file re-read on change.
+
+    The file holds one id per line (commas also separate); ``#`` starts a comment. If it
+    becomes unreadable or malformed while running, its ids stop counting (fail closed).
+    """
+
+    def __init__(self, users: Iterable[str] = (), file: Path | None = None) -> None:
+        self._fixed = frozenset(_parse_ids(users, "TELEGRAM_ALLOWED_USERS"))
+        self._file = file
+        self._from_file: frozenset[int] = frozenset()
+        self._stamp: tuple[int, int] | None = None
+        if file is not None:
+            if not file.is_file():
+                raise ValueError(f"TELEGRAM_ALLOWLIST_FILE {file} does not exist")
+            self._refresh(strict=True)
+
+    def _refresh(self, strict: bool = False) -> None:
+        if self._file is None:
+            return
+        try:
+            stat = self._file.stat()
+            stamp = (stat.st_mtime_ns, stat.st_size)
+            if stamp == self._stamp:
+                return
+            lines = self._file.read_text(encoding="utf-8").splitlines()
+            self._from_file = frozenset(_parse_ids(lines, str(self._file)))
+            self._stamp = stamp
+        except (OSError, ValueError) as exc:
+            if strict:
+                raise ValueError(str(exc)) from exc
+            log.error("allow-list file unusable, its ids are ignored until fixed: %s", exc)
+            self._from_file, self._stamp = frozenset(), None
+
+    @property
+    def configured(self) -> bool:
+        self._refresh()
+        return bool(self._fixed or self._from_file)
+
+    def allows(self, user_id: int) -> bool:
+        self._refresh()
+        return user_id in self._fixed or user_id in self._from_file
+
+
+# ======================================================================================
+# button keys
+# ======================================================================================
+@dataclass(frozen=True, slots=True)
+class Pressed:
+    chat: str
+    action: str
+
+
+class ButtonStore:
+    """Short random keys for engine actions, bound to the chat the button was sent to.
+
+    Telegram gives a button 64 bytes of callback data; the key takes 14. The same action in
+    the same chat reuses its key, so the table grows with distinct buttons, not with messages.
+    Keys unused for ``ttl`` seconds are deleted; an older button then asks the user to start
+    again. Only engine action values are stored, never what a user typed.
+    """
+
+    def __init__(self, path: str | Path, ttl: float = 30 * 86400) -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self.ttl = ttl
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=5.0)
+        with self._lock, self._db:
+            if self.path != ":memory:":
+                self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS buttons (key TEXT PRIMARY KEY, chat TEXT NOT NULL, "
+                "action TEXT NOT NULL, used_at REAL NOT NULL, UNIQUE (chat, action))"
+            )
+            self._db.execute("DELETE FROM buttons WHERE used_at < ?", (time.time() - ttl,))
+
+    def key_for(self, chat: str, action: str) -> str:
+        now = time.time()
+        with self._lock, self._db:
+            row = self._db.execute(
+                "SELECT key FROM buttons WHERE chat = ? AND action = ?", (chat, action)
+            ).fetchone()
+            if row is not None:
+                self._db.execute("UPDATE buttons SET used_at = ? WHERE key = ?", (now, row[0]))
+                return str(row[0])
+            key = secrets.token_urlsafe(9)  # 12 characters, 72 random bits
+            self._db.execute(
+                "INSERT INTO buttons (key, chat, action, used_at) VALUES (?, ?, ?, ?)",
+                (key, chat, action, now),
+            )
+            return key
+
+    def lookup(self, key: str) -> Pressed | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT chat, action, used_at FROM buttons WHERE key = ?", (key,)
+            ).fetchone()
+        if row is None or time.time() - row[2] > self.ttl:
+            return None
+        return Pressed(str(row[0]), str(row[1]))
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+def buttons_path(database: str | Path | None) -> str:
+    """The button store sits beside the session database: sessions.sqlite3 -> sessions.buttons..."""
+    if database is None:
+        from bot.dialogue import default_database
+
+        database = default_database()
+    text = str(database).removeprefix("sqlite:///")
+    if text == ":memory:":
+        return text
+    if "://" in text:  # a server database: keep the keys in the local state folder
+        from bot.dialogue import default_database
+
+        text = str(default_database())
+    path = Path(text)
+    return str(path.with_name(f"{path.stem}.telegram-buttons.sqlite3"))
+
+
+# ======================================================================================
+# the channel
+# ======================================================================================
+def _retry_seconds(exc: RetryAfter) -> float:
+    with warnings.catch_warnings():  # int vs timedelta: PTB is changing the type
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def _command(text: str) -> tuple[str, str]:
+    head, _, rest = text.strip().partition(" ")
+    return head[1:].split("@", 1)[0].lower(), rest.strip()
+
+
+class TelegramChannel:
+    """Handlers and sending for one bot; :func:`build_application` wires it up."""
+
+    def __init__(
+        self,
+        engine: EngineLike,
+        access: AllowList,
+        buttons: ButtonStore,
+        *,
+        attempts: int = 5,
+        backoff: float = 1.0,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.engine = engine
+        self.access = access
+        self.buttons = buttons
+        self.attempts = attempts
+        self.backoff = backoff
+        self.sleep = sleep
+        self._seen: OrderedDict[int, None] = OrderedDict()
+        self._refused: dict[int, float] = {}
+        self._outbox: dict[int, list[Outgoing]] = {}
+
+    def install(self, app: App) -> None:
+        only_new = filters.UpdateType.MESSAGE  # an edited message is not a second answer
+        private = filters.ChatType.PRIVATE
+        app.add_handler(TypeHandler(Update, self.gate), group=-1)
+        app.add_handler(CommandHandler(list(COMMANDS), self.on_command, filters=only_new))
+        app.add_handler(MessageHandler(only_new & filters.COMMAND & private, self.on_unknown))
+        text = only_new & filters.TEXT & ~filters.COMMAND
+        app.add_handler(MessageHandler(text & private, self.on_text))
+        app.add_handler(MessageHandler(text & filters.ChatType.GROUPS, self.on_group_text))
+        app.add_handler(MessageHandler(only_new & private & ~filters.TEXT, self.on_other))
+        app.add_handler(CallbackQueryHandler(self.on_button))
+        app.add_error_handler(self.on_error)
+
+    # --- the gate --------------------------------------------------------------------------
+    async def gate(self, update: Update, context: Context) -> None:
+        """Runs before every handler: duplicates and strangers stop here."""
+        if update.update_id in self._seen:
+            raise ApplicationHandlerStop
+        self._seen[update.update_id] = None
+        while len(self._seen) > 2048:
+            self._seen.popitem(last=False)
+        user, chat = update.effective_user, update.effective_chat
+        if user is None or chat is None or user.is_bot:
+            raise ApplicationHandlerStop
+        if not self.access.allows(user.id):
+            await self._refuse(update, context, user, chat)
+            raise ApplicationHandlerStop
+        if chat.id in self._outbox:
+            await self._resend(update, context, chat)
+
+    async def _refuse(self, update: Update, context: Context, user: User, chat: Chat) -> None:
+        if self.access.configured:
+            text = (
+                "Sorry, this bot is only for staff who have been given access. If you should "
+                "have it, ask your administrator to add your Telegram user id: "
+                f"<code>{user.id}</code>"
+            )
+        else:
+            text = (
+                "This bot is locked: no one has been given access yet. An administrator lists "
+                "Telegram user ids in TELEGRAM_ALLOWED_USERS or in the file named by "
+                "TELEGRAM_ALLOWLIST_FILE (see docs/telegram.md). Your Telegram user id is "
+                f"<code>{user.id}</code>"
+            )
+        log.info("refused update %s from a user not on the allow-list", update.update_id)
+        if update.callback_query is not None:
+            await self._answer(update.callback_query, "Sorry, this bot is not available to you.")
+            return
+        message = update.effective_message
+        addressed = chat.type == ChatType.PRIVATE or bool(
+            message and message.text and message.text.startswith("/")
+        )
+        now = time.monotonic()
+        last = self._refused.get(user.id)
+        if not addressed or (last is not None and now - last < REFUSE_AGAIN_AFTER):
+            return
+        self._refused = {u: t for u, t in self._refused.items() if now - t < REFUSE_AGAIN_AFTER}
+        self._refused[user.id] = now
+        await self._send_all(context.bot, chat.id, [TextOut(text)])
+
+    async def _resend(self, update: Update, context: Context, chat: Chat) -> None:
+        """Deliver what an outage swallowed before anything new, so no step goes unseen."""
+        pending = self._outbox.pop(chat.id)
+        if update.callback_query is not None:
+            await self._answer(update.callback_query)
+        await self._send_all(context.bot, chat.id, [TextOut(RESENT), *pending])
+        message = update.effective_message
+        command = (
+            update.callback_query is None
+            and message is not None
+            and (message.text or "").startswith("/")
+        )
+        if not command:
+            raise ApplicationHandlerStop  # it answered a question the user had not seen
+
+    # --- handlers ----------------------------------------------------------------------------
+    def _conversation(self, context: Context, user: User, chat: Chat) -> Conversation:
+        return Conversation("telegram", str(context.bot.id), str(user.id), str(chat.id))
+
+    async def on_command(self, update: Update, context: Context) -> None:
+        message, user, chat = update.effective_message, update.effective_user, update.effective_chat
+        if message is None or user is None or chat is None or not message.text:
+            return
+        name, rest = _command(message.text)
+        action = COMMANDS[name][0]
+        shared = chat.type != ChatType.PRIVATE
+        if shared and action not in GROUP_ACTIONS:
+            await self._point_to_private(context, chat)
+            return
+        text = "" if action == "cmd:start" else rest  # /start's payload is a deep-link tag
+        conversation = self._conversation(context, user, chat)
+        await self._turn(context, chat, Inbound(conversation, text, action, shared=shared))
+
+    async def on_unknown(self, update: Update, context: Context) -> None:
+        chat = update.effective_chat
+        if chat is not None:
+            names = " ".join(f"/{name}" for name in COMMANDS)
+            text = f"I don't know that command. These are the ones I know: {names}"
+            await self._send_all(context.bot, chat.id, [TextOut(text)])
+
+    async def on_text(self, update: Update, context: Context) -> None:
+        message, user, chat = update.effective_message, update.effective_user, update.effective_chat
+        if message is None or user is None or chat is None or message.text is None:
+            return
+        conversation = self._conversation(context, user, chat)
+        await self._turn(context, chat, Inbound(conversation, message.text))
+
+    async def on_group_text(self, update: Update, context: Context) -> None:
+        """In a group, text addressed to the bot is a look-up; everything else is not for us."""
+        message, user, chat = update.effective_message, update.effective_user, update.effective_chat
+        if message is None or user is None or chat is None or message.text is None:
+            return
+        mention = f"@{context.bot.username}"
+        replying = message.reply_to_message is not None and (
+            message.reply_to_message.from_user is not None
+            and message.reply_to_message.from_user.id == context.bot.id
+        )
+        if mention.lower() not in message.text.lower() and not replying:
+            return
+        query = re.sub(re.escape(mention), " ", message.text, flags=re.IGNORECASE).strip()
+        conversation = self._conversation(context, user, chat)
+        inbound = Inbound(conversation, query, "cmd:lookup", shared=True)
+        await self._turn(context, chat, inbound)
+
+    async def on_other(self, update: Update, context: Context) -> None:
+        chat = update.effective_chat
+        if chat is not None:
+            text = "I can only read text. Type your answer, or use the buttons."
+            await self._send_all(context.bot, chat.id, [TextOut(text)])
+
+    async def on_button(self, update: Update, context: Context) -> None:
+        query, user, chat = update.callback_query, update.effective_user, update.effective_chat
+        if query is None or user is None:
+            return
+        data = query.data or ""
+        key = data.removeprefix(KEY_PREFIX) if data.startswith(KEY_PREFIX) else ""
+        pressed = self.buttons.lookup(key) if key else None
+        if chat is None or pressed is None or pressed.chat != str(chat.id):
+            # an expired key, or a button carried to another chat: it means nothing here
+            await self._answer(query, "This button has expired. Send /protocol to start again.")
+            return
+        shared = chat.type != ChatType.PRIVATE
+        if shared and pressed.action not in GROUP_ACTIONS:
+            await self._answer(query, "Protocols run in a private chat with me.", alert=True)
+            return
+        await self._answer(query)
+        conversation = self._conversation(context, user, chat)
+        inbound = Inbound(conversation, action=pressed.action, shared=shared)
+        replies = await self._handle(context, chat, inbound)
+        if replies is None:
+            return
+        if pressed.action not in EXPLAINING:
+            await self._mark_chosen(context, query)
+        await self.deliver(context, chat, replies, shared=shared)
+
+    async def on_error(self, update: object, context: Context) -> None:
+        # no update contents in the log: they may hold case details
+        update_id = update.update_id if isinstance(update, Update) else None
+        log.error("error handling update %s", update_id, exc_info=context.error)
+
+    # --- one turn ----------------------------------------------------------------------------
+    async def _turn(self, context: Context, chat: Chat, inbound: Inbound) -> None:
+        replies = await self._handle(context, chat, inbound)
+        if replies is not None:
+            await self.deliver(context, chat, replies, shared=inbound.shared)
+
+    async def _handle(self, context: Context, chat: Chat, inbound: Inbound) -> list[Reply] | None:
+        """The one engine call of an update; never retried, so a step advances at most once."""
+        try:
+            return await asyncio.to_thread(self.engine.handle, inbound)
+        except Exception:
+            log.exception("the engine failed on a turn in chat %s", chat.id)
+            await self._send_all(context.bot, chat.id, [TextOut(SORRY)])
+            return None
+
+    async def deliver(
+        self, context: Context, chat: Chat, replies: list[Reply], *, shared: bool
+    ) -> None:
+        if shared:
+            replies = _group_view(replies)
+            if not replies:
+                await self._point_to_private(context, chat)
+                return
+        items = [item for reply in replies for item in render(reply)]
+        await self._send_all(context.bot, chat.id, items)
+
+    async def _point_to_private(self, context: Context, chat: Chat) -> None:
+        link = InlineKeyboardButton(
+            "Message me privately", url=f"https://t.me/{context.bot.username}"
+        )
+        call = partial(
+            context.bot.send_message,
+            chat.id,
+            html.escape(GROUP_POINTER, quote=False),
+            parse_mode=ParseMode.HTML,
+            reply_markup=InlineKeyboardMarkup([[link]]),
+        )
+        try:
+            await self._retrying(call)
+        except TelegramError as exc:
+            log.warning("could not point chat %s to a private chat: %s", chat.id, exc)
+
+    async def _mark_chosen(self, context: Context, query: CallbackQuery) -> None:
+        """Note the choice under the pressed message and drop its keyboard: a transcript."""
+        message = query.message
+        if not isinstance(message, Message):
+            return  # too old for Telegram to show us
+        label = next(
+            (
+                button.text
+                for row in (message.reply_markup.inline_keyboard if message.reply_markup else ())
+                for button in row
+                if button.callback_data == query.data
+            ),
+            None,
+        )
+        marked = ""
+        if message.text and label:
+            marked = f"{message.text_html}\n\n» <i>{html.escape(label, quote=False)}</i>"
+        chat_id, message_id = message.chat_id, message.message_id
+        call: Callable[[], Awaitable[object]]
+        if marked and utf16_len(marked) <= MAX_TEXT:
+            call = partial(
+                context.bot.edit_message_text,
+                marked,
+                chat_id=chat_id,
+                message_id=message_id,
+                parse_mode=ParseMode.HTML,
+                link_preview_options=NO_PREVIEW,
+            )
+        else:
+            call = partial(
+                context.bot.edit_message_reply_markup,
+                chat_id=chat_id,
+                message_id=message_id,
+                reply_markup=None,
+            )
+        try:
+            await self._retrying(call)
+        except TelegramError as exc:  # cosmetic: the turn itself has been handled
+            log.info("could not mark the pressed button: %s", exc)
+
+    # --- sending -------------------------------------------------------------------------------
+    def _markup(self, chat_id: int, item: TextOut) -> InlineKeyboardMarkup | None:
+        if not item.keyboard:
+            return None
+        chat = str(chat_id)
+        return InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(
+                        button.label,
+                        callback_data=KEY_PREFIX + self.buttons.key_for(chat, button.action),
+                    )
+                    for button in row
+                ]
+                for row in item.keyboard
+            ]
+        )
+
+    async def _send_all(self, bot: ExtBot[Any], chat_id: int, items: list[Outgoing]) -> None:
+        """Send in order; what cannot be sent after retries waits for the user's next message."""
+        for index, item in enumerate(items):
+            call: Callable[[], Awaitable[Message]]
+            if isinstance(item, DocumentOut):
+                call = partial(
+                    bot.send_document,
+                    chat_id,
+                    item.content,
+                    filename=item.filename,
+                    caption=item.caption,
+                    parse_mode=ParseMode.HTML,
+                )
+            else:
+                call = partial(
+                    bot.send_message,
+                    chat_id,
+                    item.html,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=self._markup(chat_id, item),
+                    link_preview_options=NO_PREVIEW,
+                )
+            try:
+                await self._retrying(call)
+            except (NetworkError, RetryAfter) as exc:
+                if isinstance(exc, BadRequest):
+                    log.error("Telegram rejected a message to chat %s: %s", chat_id, exc)
+                    continue
+                held = len(items) - index
+                log.warning("chat %s unreachable, %d message(s) held: %s", chat_id, held, exc)
+                self._outbox.setdefault(chat_id, []).extend(items[index:])
+                return
+            except (Forbidden, ChatMigrated) as exc:
+                log.warning("cannot write to chat %s: %s", chat_id, exc)
+                return
+            except TelegramError as exc:
+                log.error("Bot API error writing to chat %s: %s", chat_id, exc)
+                return
+
+    async def _retrying(self, call: Callable[[], Awaitable[T]]) -> T:
+        """Retry one Bot API call: flood limits as Telegram says, network errors with backoff."""
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return await call()
+            except BadRequest:
+                raise  # a NetworkError by inheritance, but retrying will not change the answer
+            except RetryAfter as exc:
+                if attempt >= self.attempts:
+                    raise
+                wait = _retry_seconds(exc)
+            except NetworkError:  # TimedOut included
+                if attempt >= self.attempts:
+                    raise
+                wait = min(self.backoff * 2 ** (attempt - 1), 30.0)
+            log.info("Bot API call failed (attempt %d), retrying in %.1fs", attempt, wait)
+            await self.sleep(wait)
+
+    async def _answer(
+        self, query: CallbackQuery, text: str | None = None, alert: bool = False
+    ) -> None:
+        try:
+            await self._retrying(partial(query.answer, text, show_alert=alert))
+        except TelegramError as exc:  # e.g. "query is too old": nothing left to stop spinning
+            log.info("could not answer a button press: %s", exc)
+
+
+def _group_view(replies: list[Reply]) -> list[Reply]:
+    """What a group may see: no questions, summaries or drafts, and only look-up buttons."""
+    return [
+        replace(
+            reply,
+            options=tuple(o for o in reply.options if o.value in GROUP_ACTIONS),
+            navigation=(),
+        )
+        for reply in replies
+        if reply.kind not in CASE_KINDS and reply.draft is None
+    ]
+
+
+# ======================================================================================
+# wiring
+# ======================================================================================
+async def _post_init(app: App) -> None:
+    private = [BotCommand(name, about) for name, (_, about) in COMMANDS.items()]
+    groups = [BotCommand(name, COMMANDS[name][1]) for name in ("clause", "help")]
+    try:
+        await app.bot.set_my_commands(private, scope=BotCommandScopeAllPrivateChats())
+        await app.bot.set_my_commands(groups, scope=BotCommandScopeAllGroupChats())
+    except TelegramError as exc:  # the menu is a convenience; the bot works without it
+        log.warning("could not set the command menu: %s", exc)
+
+
+def build_application(
+    settings: Settings, engine: EngineLike, *, request: BaseRequest | None = None
+) -> App:
+    """The PTB application for ``settings``; ``request`` replaces the HTTP layer (tests)."""
+    token = check_token(settings.telegram_bot_token)
+    access = AllowList(settings.telegram_allowed_users, settings.telegram_allowlist_file)
+    if not access.configured:
+        log.warning(
+            "no Telegram allow-list configured: the bot refuses everyone. Set "
+            "TELEGRAM_ALLOWED_USERS or TELEGRAM_ALLOWLIST_FILE."
+        )
+    base_url, file_url = api_urls(settings.telegram_api_url)
+    channel = TelegramChannel(engine, access, ButtonStore(buttons_path(settings.database)))
+    builder = (
+        Application.builder()
+        .token(token)
+        .base_url(base_url)
+        .base_file_url(file_url)
+        .post_init(_post_init)
+    )
+    if request is not None:
+        builder = builder.request(request).get_updates_request(request)
+    app = builder.build()
+    channel.install(app)
+    app.bot_data["channel"] = channel
+    return app
+
+
+def serve(settings: Settings, *, listen: str = "0.0.0.0", port: int = 8443) -> None:
+    """Run until interrupted: long polling, or a webhook when TELEGRAM_WEBHOOK_URL is set."""
+    check_token(settings.telegram_bot_token)  # fail before loading the knowledge base
+    from bot.dialogue import open_engine
+
+    engine = open_engine(
+        settings.database,
+        settings.idle_minutes,
+        knowledge=settings.knowledge_dir,
+        flows=settings.flows_dir,
+        contacts=settings.contacts_file,
+    )
+    app = build_application(settings, engine)
+    channel: TelegramChannel = app.bot_data["channel"]
+    try:
+        if settings.telegram_webhook_url:
+            _run_webhook(app, settings, listen, port)
+        else:
+            app.run_polling(allowed_updates=UPDATES)
+    finally:
+        channel.buttons.close()
+
+
+def _run_webhook(app: App, settings: Settings, listen: str, port: int) -> None:
+    import importlib.util
+
+    url = settings.telegram_webhook_url or ""
+    if not url.startswith("https://"):
+        raise ValueError("TELEGRAM_WEBHOOK_URL must be an https:// URL Telegram can reach")
+    if importlib.util.find_spec("tornado") is None:
+        raise ValueError(
+            "webhook mode needs python-telegram-bot's webhook server: "
+            "pip install 'python-telegram-bot[webhooks]' (or unset TELEGRAM_WEBHOOK_URL to poll)"
+        )
+    secret = settings.telegram_webhook_secret
+    if secret is None:
+        secret = secrets.token_urlsafe(32)  # set with the webhook at each start
+        log.info("TELEGRAM_WEBHOOK_SECRET not set: using a random secret for this run")
+    elif not WEBHOOK_SECRET.match(secret):
+        raise ValueError("TELEGRAM_WEBHOOK_SECRET: 1-256 characters of A-Z, a-z, 0-9, _ and -")
+    app.run_webhook(
+        listen=listen,
+        port=port,
+        url_path=urlparse(url).path.lstrip("/"),
+        webhook_url=url,
+        secret_token=secret,
+        allowed_updates=UPDATES,
+    )

@@ -1,0 +1,543 @@
+"""The Telegram channel driven as Telegram drives it: Bot API update JSON in, Bot API calls out.
+
+Every test feeds real update payloads through ``Application.process_update``; the bot's HTTP
+layer is ``FakeBotAPI``, so nothing leaves the process and every call is recorded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from telegram_fakes import (
+    ALICE,
+    BOB,
+    BOT,
+    STRANGER,
+    TEAM,
+    TOKEN,
+    Harness,
+    Recording,
+    Scripted,
+    button_data,
+    callback_update,
+    message_update,
+    parse_html,
+    private_chat,
+    utf16,
+    walk,
+)
+
+from bot.channels.telegram import AllowList, api_urls, build_application, check_token, serve
+from bot.config import Settings
+from bot.dialogue import Engine
+from bot.dialogue.messages import NAVIGATION, Draft, Option, Reply
+from bot.paths import flows_dir
+
+FLOWS = sorted(path.stem for path in flows_dir().glob("*.yaml"))
+
+Start = Callable[..., Harness]
+
+
+@pytest.fixture
+def start(make_engine: Callable[..., Engine], db_path: Path) -> Iterator[Start]:
+    """Start the bot (a new Application and, unless given, a new real engine on db_path)."""
+    running: list[Harness] = []
+
+    def make(engine: Any = None, **options: Any) -> Harness:
+        harness = Harness(engine or Recording(make_engine()), db_path, **options)
+        running.append(harness)
+        return harness
+
+    yield make
+    for harness in running:
+        harness.close()
+
+
+def only(calls: list[Any], method: str) -> Any:
+    matching = [c for c in calls if c.method == method]
+    assert len(matching) == 1, [c.method for c in calls]
+    return matching[0]
+
+
+def begin(h: Harness, flow: str) -> list[Any]:
+    h.say("/protocol")
+    return h.press(h.engine.flows[flow].title)
+
+
+# ======================================================================================
+# flows, end to end by button presses
+# ======================================================================================
+@pytest.mark.parametrize("flow", FLOWS)
+def test_each_flow_runs_to_its_drafts_by_button_presses(start: Start, flow: str) -> None:
+    h = start()
+    calls = begin(h, flow)
+    assert [c.method for c in calls][:2] == ["answerCallbackQuery", "editMessageText"]
+    assert h.engine.inbounds[-1].action == f"flow:{flow}"
+
+    walk(h, h.engine, answers={"immediate_danger": "No", "child_at_risk": "No"})
+
+    documents = h.api.of("sendDocument")
+    drafts = [r.draft for batch in h.engine.replies for r in batch if r.draft]
+    assert drafts, "the flow produced no draft"
+    assert [d.files["document"][0] for d in documents] == [d.filename for d in drafts]
+    for document, draft in zip(documents, drafts, strict=True):
+        assert document.files["document"][1].decode("utf-8") == draft.text
+        assert document.params["chat_id"] == ALICE["id"]
+    # every press was answered, and every button fits Telegram's 64 bytes
+    presses = sum(1 for i in h.engine.inbounds if i.action and not i.action.startswith("cmd:"))
+    assert len(h.api.of("answerCallbackQuery")) == presses
+    for call in h.api.calls:
+        for row in call.keyboard:
+            for button in row:
+                assert len(button["callback_data"].encode()) <= 64
+    assert all(not i.shared for i in h.engine.inbounds)
+
+
+def test_a_pressed_button_is_recorded_on_its_message_and_its_keyboard_dropped(start: Start) -> None:
+    h = start()
+    begin(h, "safeguarding_concern")
+    question = h.last_keyboard()
+    calls = h.press("No")
+
+    assert [c.method for c in calls][:2] == ["answerCallbackQuery", "editMessageText"]
+    edit = only(calls, "editMessageText")
+    assert edit.params["message_id"] == question["message_id"]
+    assert "reply_markup" not in edit.params  # the old keyboard goes
+    assert parse_html(edit.params["text"]).endswith("» No")
+    assert h.engine.inbounds[-1].action == "ans:immediate_danger:no"
+
+
+def test_back_reasks_the_previous_question(start: Start) -> None:
+    h = start()
+    begin(h, "safeguarding_concern")
+    h.press("No")  # immediate danger
+    assert h.engine.last("question").step == "significant_harm"
+
+    calls = h.press("Back")
+
+    assert h.engine.inbounds[-1].action == "nav:back"
+    assert parse_html(only(calls, "editMessageText").params["text"]).endswith("» Back")
+    asked = h.api.texts(len(h.api.calls) - len(calls))
+    assert any("Is a child in immediate danger" in t for t in asked)
+    assert h.engine.last("question").step == "immediate_danger"
+    h.press("Yes")
+    assert h.engine.inbounds[-1].action == "ans:immediate_danger:yes"
+
+
+def test_slash_commands_reach_the_engine_as_navigation(start: Start) -> None:
+    engine = Scripted()
+    h = start(engine)
+    for command, action in [
+        ("/back", "nav:back"),
+        ("/why", "nav:why"),
+        ("/restart", "nav:restart"),
+        ("/cancel", "nav:cancel"),
+        ("/help", "nav:help"),
+        ("/start", "cmd:start"),
+        ("/protocol lgo complaint", "cmd:protocol"),
+        ("/clause lgo 17", "cmd:lookup"),
+    ]:
+        h.say(command)
+        assert engine.inbounds[-1].action == action
+    assert engine.inbounds[-2].text == "lgo complaint"
+    assert engine.inbounds[-1].text == "lgo 17"
+    conversation = engine.inbounds[-1].conversation
+    assert (conversation.channel, conversation.workspace) == ("telegram", str(BOT["id"]))
+    assert (conversation.user, conversation.thread) == (str(ALICE["id"]), str(ALICE["id"]))
+
+
+def test_changing_an_answer_from_the_summary_redrafts(start: Start) -> None:
+    h = start()
+    begin(h, "lgo_complaint")
+    walk(h, h.engine, {"complainant_name": "Ms Old"}, stop_at="summary")
+    h.press("Change an answer")
+    h.press("Complainant")
+    assert h.engine.last("question").step == "complainant_name"
+    h.say("Mr New")
+
+    walk(h, h.engine)
+
+    letter = h.api.of("sendDocument")[-1].files["document"][1].decode()
+    assert "Mr New" in letter and "Ms Old" not in letter
+
+
+# ======================================================================================
+# escaping and length
+# ======================================================================================
+def test_typed_html_is_escaped_everywhere_it_is_echoed(start: Start) -> None:
+    h = start()
+    begin(h, "lgo_complaint")
+    walk(h, h.engine, {"complainant_name": "<b>Ms Jones</b> & Sons", "council_name": "A&B <i>"})
+
+    summary = next(
+        c for c in h.api.of("sendMessage") if "please check your answers" in c.params["text"]
+    )
+    assert "&lt;b&gt;Ms Jones&lt;/b&gt; &amp; Sons" in summary.params["text"]
+    assert "A&amp;B &lt;i&gt;" in summary.params["text"]
+    assert "<b>Ms Jones</b> & Sons" in parse_html(summary.params["text"])  # shown as typed
+    letter = h.api.of("sendDocument")[-1].files["document"][1].decode()
+    assert "<b>Ms Jones</b> & Sons" in letter  # the .txt holds exactly what was typed
+    # FakeBotAPI rejects what Telegram would: no call was refused
+    assert not h.api.rejected
+
+
+def test_markup_in_engine_text_labels_and_clauses_is_escaped(start: Start) -> None:
+    from bot.kb.model import Citation, CurrencyNote
+
+    cite = Citation(
+        "doc/1",
+        "Protocol <2016> & annex",
+        "Ofsted & the LGO <will> share",
+        "historical",
+        (CurrencyNote(text="Renamed <LGSCO> & co", source="a&b"),),
+    )
+    reply = Reply(
+        "Pick <one> & go",
+        kind="question",
+        options=(Option("<b>Yes</b> & more", "ans:x:yes"),),
+        citations=(cite,),
+    )
+    h = start(Scripted(reply))
+    calls = h.say("hi")
+    sent = only(calls, "sendMessage")
+    text = sent.params["text"]
+    for raw in ["Pick <one> & go", "Protocol <2016> & annex", "Ofsted & the LGO <will> share"]:
+        assert raw in parse_html(text)
+    assert "&lt;one&gt; &amp; go" in text
+    assert sent.labels == ["<b>Yes</b> & more"]  # button labels are plain text
+    h.press("<b>Yes</b> & more")
+    edit = h.api.of("editMessageText")[-1]
+    assert parse_html(edit.params["text"]).endswith("» <b>Yes</b> & more")
+
+
+def test_a_reply_over_4096_characters_is_split_at_paragraphs(start: Start) -> None:
+    paragraphs = [f"Paragraph {n}: " + "word & <tag> " * 60 for n in range(12)]
+    long = "\n\n".join(paragraphs)
+    assert utf16(long) > 4096 * 2
+    reply = Reply(long, kind="guidance", options=(Option("Next", "ans:x:next"),))
+    h = start(Scripted(reply))
+
+    sent = h.say("hi")
+
+    messages = [c for c in sent if c.method == "sendMessage"]
+    assert len(messages) >= 3
+    plain = [parse_html(c.params["text"]) for c in messages]
+    assert all(utf16(p) <= 4096 and utf16(c.params["text"]) <= 4096 for p, c in zip(plain, messages, strict=True))
+    # nothing lost, cut only between paragraphs
+    assert "\n\n".join(plain) == "\n\n".join(p.strip() for p in paragraphs)
+    assert [bool(c.keyboard) for c in messages] == [False] * (len(messages) - 1) + [True]
+
+
+def test_a_draft_is_also_sent_as_a_text_document(start: Start) -> None:
+    draft = Draft("Referral <to> council", "Dear team,\n\nA & B.\n", "referral.txt")
+    h = start(Scripted(Reply("Here it is", kind="draft", draft=draft)))
+
+    calls = h.say("hi")
+
+    assert [c.method for c in calls] == ["sendMessage", "sendDocument"]
+    document = calls[1]
+    assert document.files["document"][0] == "referral.txt"
+    assert document.files["document"][1] == b"Dear team,\n\nA & B.\n"
+    assert parse_html(document.params["caption"]) == "Referral <to> council"
+    assert "<pre>Dear team,\n\nA &amp; B.</pre>" in calls[0].params["text"]
+
+
+# ======================================================================================
+# locked down by default
+# ======================================================================================
+def test_a_stranger_gets_one_polite_refusal_and_nothing_reaches_the_engine(start: Start) -> None:
+    h = start()
+
+    first = h.say("/start", user=STRANGER)
+    second = h.say("I have a concern about a child", user=STRANGER)
+
+    refusal = only(first, "sendMessage")
+    assert refusal.params["chat_id"] == STRANGER["id"]
+    text = parse_html(refusal.params["text"])
+    assert str(STRANGER["id"]) in text and "access" in text
+    assert second == []  # one refusal, not one per message
+    assert h.engine.inbounds == []
+
+
+def test_with_no_allow_list_everyone_is_refused_and_told_how_to_configure(start: Start) -> None:
+    h = start(allowed=())
+
+    calls = h.say("/protocol")
+
+    text = parse_html(only(calls, "sendMessage").params["text"])
+    assert "TELEGRAM_ALLOWED_USERS" in text and "TELEGRAM_ALLOWLIST_FILE" in text
+    assert h.engine.inbounds == []
+
+
+def test_a_stranger_pressing_a_forwarded_button_gets_no_content(start: Start) -> None:
+    h = start()
+    begin(h, "safeguarding_concern")
+    question = h.last_keyboard()
+    forwarded = dict(question, chat=private_chat(STRANGER))
+    handled = len(h.engine.inbounds)
+
+    for message in (question, forwarded):
+        calls = h.feed(callback_update(STRANGER, message, button_data(question, "Yes")))
+        answer = only(calls, "answerCallbackQuery")
+        assert [c.method for c in calls] == ["answerCallbackQuery"]
+        assert "not available" in answer.params["text"]
+    assert len(h.engine.inbounds) == handled
+
+
+def test_an_allowed_user_cannot_use_a_button_carried_out_of_its_chat(start: Start) -> None:
+    h = start()
+    begin(h, "safeguarding_concern")
+    question = h.last_keyboard()
+    handled = len(h.engine.inbounds)
+    forwarded = dict(question, chat=private_chat(BOB))
+
+    calls = h.feed(callback_update(BOB, forwarded, button_data(question, "Yes")))
+
+    assert [c.method for c in calls] == ["answerCallbackQuery"]
+    assert "expired" in calls[0].params["text"]
+    assert len(h.engine.inbounds) == handled
+
+
+def test_unknown_button_data_is_answered_without_content(start: Start) -> None:
+    h = start()
+    h.say("/start")
+    message = h.last_keyboard()
+    calls = h.feed(callback_update(ALICE, message, "k:notakey0000"))
+    assert [c.method for c in calls] == ["answerCallbackQuery"]
+    assert "expired" in calls[0].params["text"]
+
+
+def test_allow_list_file_is_read_and_reread_when_it_changes(start: Start, tmp_path: Path) -> None:
+    listing = tmp_path / "telegram-users.txt"
+    listing.write_text(f"# safeguarding team\n{ALICE['id']}  # Alice\n\n", encoding="utf-8")
+    h = start(Scripted(), allowed=(), allowlist_file=listing)
+
+    h.say("hello")
+    assert len(h.engine.inbounds) == 1
+    h.say("hello", user=BOB)
+    assert len(h.engine.inbounds) == 1
+
+    listing.write_text(f"{ALICE['id']}, {BOB['id']}\n", encoding="utf-8")
+    h.say("hello again", user=BOB)
+    assert h.engine.inbounds[-1].text == "hello again"
+
+
+def test_allow_list_rejects_usernames_and_missing_files(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="not a Telegram user id"):
+        AllowList(["@alice"])
+    with pytest.raises(ValueError, match="does not exist"):
+        AllowList([], tmp_path / "missing.txt")
+    bad = tmp_path / "users.txt"
+    bad.write_text("1001\nalice\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="alice"):
+        AllowList([], bad)
+    assert AllowList(["1001, 1002"]).allows(1002)
+
+
+# ======================================================================================
+# groups: look-ups only
+# ======================================================================================
+def test_a_group_gets_look_ups_but_no_flows(start: Start) -> None:
+    h = start()
+
+    pointer = h.say("/protocol", chat=TEAM)
+    assert h.engine.inbounds == []
+    sent = only(pointer, "sendMessage")
+    assert sent.params["chat_id"] == TEAM["id"]
+    assert "private chat" in parse_html(sent.params["text"])
+    assert sent.keyboard[0][0]["url"] == f"https://t.me/{BOT['username']}"
+
+    looked = h.say(f"/clause@{BOT['username']} lgo 17", chat=TEAM)
+    inbound = h.engine.inbounds[-1]
+    assert (inbound.action, inbound.text, inbound.shared) == ("cmd:lookup", "lgo 17", True)
+    assert inbound.conversation.thread == str(TEAM["id"])
+    answer = " ".join(parse_html(c.params["text"]) for c in looked if c.method == "sendMessage")
+    assert "[lgo-2016/17]" in answer
+
+    h.say("/start", chat=TEAM)
+    labels = [label for c in h.api.of("sendMessage") for label in c.labels]
+    assert not any(h.engine.flows[f].title in label for f in FLOWS for label in labels)
+
+
+def test_a_flow_button_pressed_in_a_group_is_refused(start: Start) -> None:
+    reply = Reply("Menu", kind="lookup", options=(Option("Look up a clause", "cmd:lookup"),))
+    engine = Scripted(reply)
+    h = start(engine)
+    h.say("/clause something", chat=TEAM)
+    menu = h.last_keyboard(TEAM["id"])
+    # a flow key minted for the group chat, as an older menu might have carried
+    key = h.channel.buttons.key_for(str(TEAM["id"]), "flow:safeguarding_concern")
+    handled = len(engine.inbounds)
+
+    calls = h.feed(callback_update(ALICE, menu, f"k:{key}"))
+
+    answer = only(calls, "answerCallbackQuery")
+    assert answer.params["show_alert"] is True and "private chat" in answer.params["text"]
+    assert len(engine.inbounds) == handled
+
+
+def test_group_text_is_ignored_unless_it_addresses_the_bot(start: Start) -> None:
+    engine = Scripted(Reply("Found it", kind="lookup"))
+    h = start(engine)
+
+    assert h.say("lunch anyone?", chat=TEAM) == []
+    h.say(f"@{BOT['username']} ombudsman recommendations", chat=TEAM)
+
+    inbound = engine.inbounds[-1]
+    assert (inbound.action, inbound.text, inbound.shared) == (
+        "cmd:lookup",
+        "ombudsman recommendations",
+        True,
+    )
+
+
+def test_case_details_never_reach_a_group(start: Start) -> None:
+    question = Reply("Child's name?", kind="question", navigation=NAVIGATION)
+    h = start(Scripted(question))
+    calls = h.say("/start", chat=TEAM)
+    sent = only(calls, "sendMessage")
+    assert "Child's name" not in sent.params["text"]
+    assert "private chat" in parse_html(sent.params["text"])
+
+
+# ======================================================================================
+# restarts and reliability
+# ======================================================================================
+def test_a_restart_mid_flow_keeps_the_step_and_old_buttons_work(start: Start) -> None:
+    before = start()
+    begin(before, "safeguarding_concern")
+    before.press("No")  # immediate danger
+    question = before.last_keyboard()
+    assert "significant harm" in parse_html(before.api.texts()[-1])
+    before.close()
+
+    after = start(api=before.api)  # a new process: new Application and engine, same files
+    calls = after.press("Yes", message=question)
+
+    assert [c.method for c in calls][:2] == ["answerCallbackQuery", "editMessageText"]
+    assert after.engine.inbounds[-1].action == "ans:significant_harm:yes"
+    assert after.engine.replies[-1][0].kind != "error"
+    assert "already been answered" not in " ".join(after.api.texts())
+
+
+@pytest.mark.parametrize(
+    "timedelta",
+    [
+        "true",  # PTB's coming type for RetryAfter.retry_after
+        pytest.param(
+            "false",
+            marks=pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning"),
+        ),
+    ],
+)
+def test_flood_limits_are_waited_out_and_the_engine_runs_once(
+    start: Start, monkeypatch: pytest.MonkeyPatch, timedelta: str
+) -> None:
+    monkeypatch.setenv("PTB_TIMEDELTA", timedelta)
+    engine = Scripted()
+    h = start(engine)
+    h.api.fail("sendMessage", 7)
+
+    calls = h.say("hello")
+
+    assert [c.method for c in calls] == ["sendMessage", "sendMessage"]
+    assert h.slept == [7.0]
+    assert len(engine.inbounds) == 1
+
+
+def test_network_errors_back_off_and_do_not_repeat_the_step(start: Start) -> None:
+    engine = Scripted()
+    h = start(engine)
+    h.api.fail("sendMessage", "network", "timeout")
+
+    calls = h.say("hello")
+
+    assert [c.method for c in calls] == ["sendMessage"] * 3
+    assert h.slept == [1.0, 2.0]
+    assert len(engine.inbounds) == 1
+
+
+def test_an_outage_holds_the_reply_until_the_user_writes_again(start: Start) -> None:
+    engine = Scripted(Reply("Is a child in immediate danger?", kind="question"))
+    h = start(engine)
+    h.api.fail("sendMessage", *["network"] * 5)
+
+    h.say("safeguarding")
+    assert len(engine.inbounds) == 1 and h.api.texts() == []
+
+    calls = h.say("hello? anyone?")
+
+    texts = [parse_html(c.params["text"]) for c in calls if c.method == "sendMessage"]
+    assert "did not reach you" in texts[0]
+    assert texts[1] == "Is a child in immediate danger?"
+    assert len(engine.inbounds) == 1  # the nudge was not taken as the answer
+
+
+def test_a_redelivered_update_is_handled_once(start: Start) -> None:
+    engine = Scripted()
+    h = start(engine)
+    update = message_update(ALICE, "hello")
+    h.feed(update)
+    assert h.feed(update) == []
+    assert len(engine.inbounds) == 1
+
+
+def test_an_edited_message_is_not_a_second_answer(start: Start) -> None:
+    engine = Scripted()
+    h = start(engine)
+    update = message_update(ALICE, "hello")
+    update["edited_message"] = dict(update.pop("message"), edit_date=1)
+    assert h.feed(update) == []
+    assert engine.inbounds == []
+
+
+def test_an_engine_failure_is_apologised_for(start: Start) -> None:
+    engine = Scripted()
+    engine.fail = True
+    h = start(engine)
+    calls = h.say("hello")
+    assert "nothing was changed" in parse_html(only(calls, "sendMessage").params["text"])
+
+
+# ======================================================================================
+# configuration
+# ======================================================================================
+def test_a_missing_or_malformed_token_is_a_clear_error(tmp_path: Path) -> None:
+    for token, message in [(None, "not set"), ("", "not set"), ("12345", "malformed")]:
+        settings = Settings(_env_file=None, telegram_bot_token=token, database=":memory:")
+        with pytest.raises(ValueError, match=message):
+            build_application(settings, Scripted())
+        with pytest.raises(ValueError, match=message):
+            serve(settings)
+    assert check_token(f" {TOKEN} ") == TOKEN
+
+
+def test_a_custom_bot_api_server_is_used_for_every_call(start: Start) -> None:
+    h = start(Scripted(), api_url="http://127.0.0.1:8081")
+    h.say("hello")
+    assert {c.url.rsplit("/", 1)[0] for c in h.api.calls} == {f"http://127.0.0.1:8081/bot{TOKEN}"}
+    assert api_urls("https://tg.example/bot/") == (
+        "https://tg.example/bot",
+        "https://tg.example/file/bot",
+    )
+    with pytest.raises(ValueError, match="http"):
+        api_urls("tg.example")
+
+
+def test_the_command_menu_is_registered_for_private_chats_and_groups(start: Start) -> None:
+    h = start(Scripted())
+    assert h.app.post_init is not None
+    h.loop.run_until_complete(h.app.post_init(h.app))
+    menus = {
+        json.dumps(c.params["scope"]): [b["command"] for b in c.params["commands"]]
+        for c in h.api.of("setMyCommands")
+    }
+    assert menus[json.dumps({"type": "all_private_chats"})] == [
+        "start", "protocol", "clause", "back", "why", "restart", "cancel", "help",
+    ]  # fmt: skip
+    assert menus[json.dumps({"type": "all_group_chats"})] == ["clause", "help"]

@@ -1,0 +1,96 @@
+"""Run the YAML conversations in this folder through the real engine and terminal channel.
+
+A scenario is a list of turns. Each turn is one of
+  user: TEXT            typed into the terminal chat (a number picks a numbered option)
+  press: LABEL          press the option with this label (typed as its number, as a user would)
+  restart_process: true a new engine on the same database, as after a crash or redeploy
+  idle_minutes: N       let N minutes pass with no message
+followed by `expect:` with any of
+  flow, step            of the last reply that has them
+  says / not_says       text (case-insensitive) somewhere in / absent from this turn's replies
+  cites                 clause ids among this turn's citations
+  kind                  a reply of this kind in this turn
+  draft_contains / draft_not_contains   text in / absent from a draft of this turn
+  options               labels that must be offered
+  no_flow: true         the last reply belongs to no flow
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from bot.channels.console import conversation, plain_text, to_inbound
+from bot.dialogue import Engine, Reply
+
+HERE = Path(__file__).parent
+SCENARIOS = sorted(HERE.glob("*.yaml"))
+
+
+def _cases() -> list[Any]:
+    cases = []
+    for path in SCENARIOS:
+        for scenario in yaml.safe_load(path.read_text(encoding="utf-8")):
+            cases.append(pytest.param(scenario, id=f"{path.stem}: {scenario['name']}"))
+    return cases
+
+
+def _check(expect: dict[str, Any], replies: list[Reply], where: str) -> None:
+    shown = "\n".join(plain_text(r) for r in replies)
+    lowered = shown.lower()
+    last = next((r for r in reversed(replies) if r.flow or r.step), replies[-1] if replies else None)
+    assert replies, f"{where}: no reply at all"
+    if "flow" in expect:
+        assert last is not None and last.flow == expect["flow"], f"{where}: flow {last and last.flow}\n{shown}"
+    if "step" in expect:
+        assert last is not None and last.step == expect["step"], f"{where}: step {last and last.step}\n{shown}"
+    if expect.get("no_flow"):
+        assert replies[-1].flow is None, f"{where}: expected no flow\n{shown}"
+    for text in expect.get("says", []):
+        assert str(text).lower() in lowered, f"{where}: {text!r} not said in\n{shown}"
+    for text in expect.get("not_says", []):
+        assert str(text).lower() not in lowered, f"{where}: {text!r} should not be said\n{shown}"
+    cited = {c.clause_id for r in replies for c in r.citations}
+    for clause_id in expect.get("cites", []):
+        assert clause_id in cited, f"{where}: {clause_id} not cited (cited: {sorted(cited)})"
+    if "kind" in expect:
+        assert expect["kind"] in {r.kind for r in replies}, f"{where}: no {expect['kind']} reply\n{shown}"
+    drafts = "\n".join(r.draft.text for r in replies if r.draft)
+    for text in expect.get("draft_contains", []):
+        assert drafts, f"{where}: no draft in\n{shown}"
+        assert str(text) in drafts, f"{where}: draft lacks {text!r}\n{drafts}"
+    for text in expect.get("draft_not_contains", []):
+        assert str(text) not in drafts, f"{where}: draft has {text!r}\n{drafts}"
+    labels = {o.label for r in replies for o in r.options}
+    for label in expect.get("options", []):
+        assert label in labels, f"{where}: option {label!r} not offered ({sorted(labels)})"
+
+
+@pytest.mark.parametrize("scenario", _cases())
+def test_scenario(scenario: dict[str, Any], make_engine: Callable[..., Engine], clock: Any) -> None:
+    engine = make_engine()
+    who = conversation(thread="scenario")
+    last: list[Reply] = []
+    for number, turn in enumerate(scenario["turns"], start=1):
+        where = f"turn {number} {turn!r}"
+        if turn.get("restart_process"):
+            engine = make_engine()
+            continue
+        if "idle_minutes" in turn:
+            clock.advance(60 * float(turn["idle_minutes"]))
+            continue
+        if "press" in turn:
+            offered = [o for r in last for o in r.options]
+            labels = [o.label for o in offered]
+            assert turn["press"] in labels, f"{where}: no option {turn['press']!r} in {labels}"
+            typed = str(labels.index(turn["press"]) + 1)
+        else:
+            typed = str(turn["user"])
+        replies = engine.handle(to_inbound(typed, last, who))
+        if any(r.options for r in replies):
+            last = replies
+        _check(turn.get("expect", {}), replies, where)
