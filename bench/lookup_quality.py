@@ -57,7 +57,7 @@ def evaluate(rank: Ranker, questions: list[dict]) -> dict[str, float]:
 
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def latency(index: ClauseIndex, queries: list[str], rounds: int) -> tuple[float, float]:
@@ -113,12 +113,17 @@ def main() -> None:
 
     print(f"look-up evaluation: {len(questions)} questions over {len(ids)} clauses")
     print(f"{'ranker':24} {'split':6} {'n':>4} {'hit@1':>7} {'hit@3':>7} {'MRR':>7}")
-    for name, rank in (("protocol-bot", ours), ("BM25 (rank-bm25)", plain_bm25),
-                       ("rapidfuzz token_set", token_set)):
+    for name, rank in (
+        ("protocol-bot", ours),
+        ("BM25 (rank-bm25)", plain_bm25),
+        ("rapidfuzz token_set", token_set),
+    ):
         for split in ("all", "dev", "test"):
             subset = [q for q in questions if split == "all" or q.get("split") == split]
             r = evaluate(rank, subset)
-            print(f"{name:24} {split:6} {r['n']:4} {r['hit@1']:7.3f} {r['hit@3']:7.3f} {r['MRR']:7.3f}")
+            print(
+                f"{name:24} {split:6} {r['n']:4} {r['hit@1']:7.3f} {r['hit@3']:7.3f} {r['MRR']:7.3f}"
+            )
     print("\nprotocol-bot by kind (all):")
     by_kind: dict[str, list[dict]] = defaultdict(list)
     for q in questions:
@@ -131,27 +136,39 @@ def main() -> None:
         for q in questions:
             got = ours(q["q"])[:3]
             if not got or got[0] not in q["expect"]:
-                print(f"  [{q.get('split')}/{q['kind']}] {q['q']!r}\n      want {q['expect']} got {got}")
+                print(
+                    f"  [{q.get('split')}/{q['kind']}] {q['q']!r}\n      want {q['expect']} got {got}"
+                )
 
     queries = [q["q"] for q in questions]
     p50, p99 = latency(index, queries, rounds=5)
-    print(f"\nspeed, real base ({len(ids)} clauses): index build {build_ms:.1f} ms, "
-          f"look-up p50 {p50:.3f} ms, p99 {p99:.3f} ms")
+    print(
+        f"\nspeed, real base ({len(ids)} clauses): index build {build_ms:.1f} ms, "
+        f"look-up p50 {p50:.3f} ms, p99 {p99:.3f} ms"
+    )
     big = synthetic(kb, 10_000)
     start = time.perf_counter()
     big_index = ClauseIndex(big, glossary)
     big_build = (time.perf_counter() - start) * 1000
     p50, p99 = latency(big_index, queries, rounds=2)
-    print(f"speed, synthetic base (10,000 clauses): index build {big_build:.0f} ms, "
-          f"look-up p50 {p50:.3f} ms, p99 {p99:.3f} ms")
+    print(
+        f"speed, synthetic base (10,000 clauses): index build {big_build:.0f} ms, "
+        f"look-up p50 {p50:.3f} ms, p99 {p99:.3f} ms"
+    )
     colds = []
     for _ in range(5):
         start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "bot", "lookup", "lgo 17", "--json"], cwd=ROOT,
-                       check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "bot", "lookup", "lgo 17", "--json"],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+        )
         colds.append((time.perf_counter() - start) * 1000)
-    print(f"cold start, `python -m bot lookup` to first answer: median {statistics.median(colds):.0f} ms "
-          f"(min {min(colds):.0f}, max {max(colds):.0f}) over 5 runs")
+    print(
+        f"cold start, `python -m bot lookup` to first answer: median {statistics.median(colds):.0f} ms "
+        f"(min {min(colds):.0f}, max {max(colds):.0f}) over 5 runs"
+    )
 
 
 if __name__ == "__main__":

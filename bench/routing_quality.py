@@ -36,8 +36,12 @@ def main() -> None:
     triggers = [(t, f.id) for f in flows.values() for t in f.triggers]
 
     def baseline(text: str) -> str | None:
-        match = process.extractOne(text, [t for t, _ in triggers], scorer=fuzz.token_set_ratio,
-                                   score_cutoff=BASELINE_CUTOFF)
+        match = process.extractOne(
+            text,
+            [t for t, _ in triggers],
+            scorer=fuzz.token_set_ratio,
+            score_cutoff=BASELINE_CUTOFF,
+        )
         return triggers[match[2]][1] if match else None
 
     def ours(text: str) -> str | None:
@@ -50,25 +54,40 @@ def main() -> None:
             confusion[(case["flow"], route(case["text"]))] += 1
         correct = sum(n for (want, got), n in confusion.items() if want == got)
         safe_total = sum(n for (want, _), n in confusion.items() if want == "safeguarding_concern")
-        safe_hit = confusion[("safeguarding_concern", "safeguarding_concern")]
+        safe_hit = sum(
+            1
+            for c in cases
+            if c["flow"] == "safeguarding_concern"
+            and (
+                route(c["text"]) == "safeguarding_concern"
+                or (
+                    route is ours
+                    and engine.router.route(c["text"]).offer[:1] == ("safeguarding_concern",)
+                )
+            )
+        )
         offtopic = [c for c in cases if c.get("kind") == "offtopic"]
         started = sum(1 for c in offtopic if route(c["text"]) is not None)
-        print(f"\n{name}: accuracy {correct / len(cases):.3f} ({correct}/{len(cases)}), "
-              f"safeguarding recall {safe_hit / max(safe_total, 1):.3f}, "
-              f"off-topic started as a flow {started}/{len(offtopic)}")
+        print(
+            f"\n{name}: accuracy {correct / len(cases):.3f} ({correct}/{len(cases)}), "
+            f"safeguarding recall (started, or offered first) {safe_hit / max(safe_total, 1):.3f}, "
+            f"off-topic started as a flow {started}/{len(offtopic)}"
+        )
         width = max(len(str(x)) for x in labels) + 2
         print("  confusion (rows: expected, columns: routed)")
         print("  " + " " * width + "".join(f"{str(x)[:14]:>16}" for x in labels))
         for want in labels:
             row = "".join(f"{confusion[(want, got)]:>16}" for got in labels)
-            print(f"  {str(want):<{width}}{row}")
+            print(f"  {want!s:<{width}}{row}")
     if args.misses:
         print("\nmisses:")
         for case in cases:
             got = engine.router.route(case["text"])
             if got.flow != case["flow"]:
-                print(f"  want {case['flow']} got {got.flow} ({got.confidence:.2f}, "
-                      f"alts {got.alternatives}, lookup {got.lookup}): {case['text']!r}")
+                print(
+                    f"  want {case['flow']} got {got.flow} ({got.confidence:.2f}, "
+                    f"offer {got.offer}, risk {got.risk}, lookup {got.lookup}): {case['text']!r}"
+                )
 
 
 if __name__ == "__main__":

@@ -76,7 +76,12 @@ def _hit_json(index: Any, hit: Any) -> dict[str, Any]:
 
 @app.command()
 def lookup(
-    query: Annotated[str, typer.Argument(help="a question, a reference like 'lgo 17', or - to read one query per line")],
+    query: Annotated[
+        str,
+        typer.Argument(
+            help="a question, a reference like 'lgo 17', or - to read one query per line"
+        ),
+    ],
     k: Annotated[int, typer.Option("-k", "--top", min=1, max=50, help="how many clauses")] = 3,
     doc: Annotated[str | None, typer.Option("--doc", help="only this document id")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON output")] = False,
@@ -121,7 +126,9 @@ def lookup(
 @kb_app.command("check")
 def kb_check(
     knowledge: Annotated[Path | None, typer.Option(help="knowledge folder")] = None,
-    verbose: Annotated[bool, typer.Option("-v", "--verbose", help="list every skipped block")] = False,
+    verbose: Annotated[
+        bool, typer.Option("-v", "--verbose", help="list every skipped block")
+    ] = False,
 ) -> None:
     """Validate the knowledge base, the flows and the contacts; exit 1 on any problem."""
     from bot.dialogue.checks import full_check
@@ -132,9 +139,13 @@ def kb_check(
     typer.echo(f"skipped as furniture: {len(report.skipped)} blocks")
     reasons: dict[str, int] = {}
     for skip in report.skipped:
-        reasons[f"{skip.document}: {skip.reason}"] = reasons.get(f"{skip.document}: {skip.reason}", 0) + 1
+        reasons[f"{skip.document}: {skip.reason}"] = (
+            reasons.get(f"{skip.document}: {skip.reason}", 0) + 1
+        )
         if verbose:
-            typer.echo(f"  {skip.document} lines {skip.first_line}-{skip.last_line}: {skip.reason} | {skip.excerpt[:70]}")
+            typer.echo(
+                f"  {skip.document} lines {skip.first_line}-{skip.last_line}: {skip.reason} | {skip.excerpt[:70]}"
+            )
     if not verbose:
         for reason, n in sorted(reasons.items()):
             typer.echo(f"  {n:3} x {reason}")
@@ -151,7 +162,9 @@ def kb_check(
 @kb_app.command("build")
 def kb_build(
     knowledge: Annotated[Path | None, typer.Option(help="knowledge folder")] = None,
-    accept_changes: Annotated[bool, typer.Option(help="allow existing clause ids to change or disappear")] = False,
+    accept_changes: Annotated[
+        bool, typer.Option(help="allow existing clause ids to change or disappear")
+    ] = False,
 ) -> None:
     """Re-parse every source, write the clause index, then run the checks."""
     from bot.kb.base import changes_to_index, parse_sources, write_index
@@ -230,14 +243,18 @@ def route(
     if as_json:
         typer.echo(json.dumps(result, ensure_ascii=False))
     else:
-        typer.echo(f"flow: {result['flow'] or '(none: offer the menu)'}  confidence {result['confidence']:.2f}")
+        typer.echo(
+            f"flow: {result['flow'] or '(none: offer the menu)'}  confidence {result['confidence']:.2f}"
+        )
         for alt in result["alternatives"]:
             typer.echo(f"  or {alt['flow']} {alt['confidence']:.2f}")
 
 
 @app.command()
 def flows(
-    diagram: Annotated[str | None, typer.Option("--diagram", help="print this flow as a Mermaid flowchart")] = None,
+    diagram: Annotated[
+        str | None, typer.Option("--diagram", help="print this flow as a Mermaid flowchart")
+    ] = None,
 ) -> None:
     """List the protocol flows, or draw one."""
     engine = _engine(":memory:")
@@ -255,7 +272,9 @@ def flows(
 # ------------------------------------------------------------------------------ serve
 @serve_app.command("slack")
 def serve_slack(
-    http: Annotated[bool, typer.Option("--http", help="HTTP endpoint instead of Socket Mode")] = False,
+    http: Annotated[
+        bool, typer.Option("--http", help="HTTP endpoint instead of Socket Mode")
+    ] = False,
     port: Annotated[int, typer.Option("--port")] = 3000,
 ) -> None:
     """Run the Slack app (Socket Mode when SLACK_APP_TOKEN is set)."""
@@ -275,7 +294,9 @@ def serve_telegram() -> None:
     try:
         from bot.channels import telegram
     except ImportError as exc:
-        raise fail("the Telegram extra is not installed: pip install 'protocol-bot[telegram]'") from exc
+        raise fail(
+            "the Telegram extra is not installed: pip install 'protocol-bot[telegram]'"
+        ) from exc
     try:
         telegram.serve(_settings())
     except ValueError as exc:

@@ -146,8 +146,11 @@ def _show(console: Any, replies: list[Reply], escape: Any, panel: Any, save: Any
         if reply.draft:
             console.print(panel(escape(reply.draft.text.rstrip()), title=escape(reply.draft.title)))
             saved = save(reply)
-            console.print(f"[dim]{escape(saved)}[/dim]" if saved else
-                          "[dim](run with --out FILE to save drafts to a file)[/dim]")
+            console.print(
+                f"[dim]{escape(saved)}[/dim]"
+                if saved
+                else "[dim](run with --out FILE to save drafts to a file)[/dim]"
+            )
 
 
 def is_terminal() -> bool:

@@ -31,7 +31,7 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
 from urllib.parse import urlparse
 
 try:
@@ -77,6 +77,7 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
 
 from bot.channels.telegram_render import (
     MAX_TEXT,
+    Button,
     DocumentOut,
     Outgoing,
     TextOut,
@@ -368,7 +369,7 @@ class TelegramChannel:
             await self._refuse(update, context, user, chat)
             raise ApplicationHandlerStop
         if chat.id in self._outbox:
-            await self._resend(update, context, chat)
+            await self._resend(update, context)
 
     async def _refuse(self, update: Update, context: Context, user: User, chat: Chat) -> None:
         if self.access.configured:
@@ -398,14 +399,15 @@ class TelegramChannel:
             return
         self._refused = {u: t for u, t in self._refused.items() if now - t < REFUSE_AGAIN_AFTER}
         self._refused[user.id] = now
-        await self._send_all(context.bot, chat.id, [TextOut(text)])
+        await self._send_all(context.bot, _where(update), [TextOut(text)])
 
-    async def _resend(self, update: Update, context: Context, chat: Chat) -> None:
+    async def _resend(self, update: Update, context: Context) -> None:
         """Deliver what an outage swallowed before anything new, so no step goes unseen."""
-        pending = self._outbox.pop(chat.id)
+        where = _where(update)
+        pending = self._outbox.pop(where.chat)
         if update.callback_query is not None:
             await self._answer(update.callback_query)
-        await self._send_all(context.bot, chat.id, [TextOut(RESENT), *pending])
+        await self._send_all(context.bot, where, [TextOut(RESENT), *pending])
         message = update.effective_message
         command = (
             update.callback_query is None
@@ -427,25 +429,24 @@ class TelegramChannel:
         action = COMMANDS[name][0]
         shared = chat.type != ChatType.PRIVATE
         if shared and action not in GROUP_ACTIONS:
-            await self._point_to_private(context, chat)
+            await self._send_all(context.bot, _where(update), [self._pointer(context)])
             return
         text = "" if action == "cmd:start" else rest  # /start's payload is a deep-link tag
         conversation = self._conversation(context, user, chat)
-        await self._turn(context, chat, Inbound(conversation, text, action, shared=shared))
+        inbound = Inbound(conversation, text, action, shared=shared)
+        await self._turn(context, _where(update), inbound)
 
     async def on_unknown(self, update: Update, context: Context) -> None:
-        chat = update.effective_chat
-        if chat is not None:
-            names = " ".join(f"/{name}" for name in COMMANDS)
-            text = f"I don't know that command. These are the ones I know: {names}"
-            await self._send_all(context.bot, chat.id, [TextOut(text)])
+        names = " ".join(f"/{name}" for name in COMMANDS)
+        text = f"I don't know that command. These are the ones I know: {names}"
+        await self._send_all(context.bot, _where(update), [TextOut(text)])
 
     async def on_text(self, update: Update, context: Context) -> None:
         message, user, chat = update.effective_message, update.effective_user, update.effective_chat
         if message is None or user is None or chat is None or message.text is None:
             return
         conversation = self._conversation(context, user, chat)
-        await self._turn(context, chat, Inbound(conversation, message.text))
+        await self._turn(context, _where(update), Inbound(conversation, message.text))
 
     async def on_group_text(self, update: Update, context: Context) -> None:
         """In a group, text addressed to the bot is a look-up; everything else is not for us."""
@@ -453,22 +454,18 @@ class TelegramChannel:
         if message is None or user is None or chat is None or message.text is None:
             return
         mention = f"@{context.bot.username}"
-        replying = message.reply_to_message is not None and (
-            message.reply_to_message.from_user is not None
-            and message.reply_to_message.from_user.id == context.bot.id
-        )
+        replied_to = message.reply_to_message.from_user if message.reply_to_message else None
+        replying = replied_to is not None and replied_to.id == context.bot.id
         if mention.lower() not in message.text.lower() and not replying:
             return
         query = re.sub(re.escape(mention), " ", message.text, flags=re.IGNORECASE).strip()
         conversation = self._conversation(context, user, chat)
         inbound = Inbound(conversation, query, "cmd:lookup", shared=True)
-        await self._turn(context, chat, inbound)
+        await self._turn(context, _where(update), inbound)
 
     async def on_other(self, update: Update, context: Context) -> None:
-        chat = update.effective_chat
-        if chat is not None:
-            text = "I can only read text. Type your answer, or use the buttons."
-            await self._send_all(context.bot, chat.id, [TextOut(text)])
+        text = "I can only read text. Type your answer, or use the buttons."
+        await self._send_all(context.bot, _where(update), [TextOut(text)])
 
     async def on_button(self, update: Update, context: Context) -> None:
         query, user, chat = update.callback_query, update.effective_user, update.effective_chat
@@ -488,12 +485,13 @@ class TelegramChannel:
         await self._answer(query)
         conversation = self._conversation(context, user, chat)
         inbound = Inbound(conversation, action=pressed.action, shared=shared)
-        replies = await self._handle(context, chat, inbound)
+        where = _where(update)
+        replies = await self._handle(context, where, inbound)
         if replies is None:
             return
         if pressed.action not in EXPLAINING:
             await self._mark_chosen(context, query)
-        await self.deliver(context, chat, replies, shared=shared)
+        await self.deliver(context, where, replies, shared=shared)
 
     async def on_error(self, update: object, context: Context) -> None:
         # no update contents in the log: they may hold case details
@@ -501,46 +499,34 @@ class TelegramChannel:
         log.error("error handling update %s", update_id, exc_info=context.error)
 
     # --- one turn ----------------------------------------------------------------------------
-    async def _turn(self, context: Context, chat: Chat, inbound: Inbound) -> None:
-        replies = await self._handle(context, chat, inbound)
+    async def _turn(self, context: Context, where: Where, inbound: Inbound) -> None:
+        replies = await self._handle(context, where, inbound)
         if replies is not None:
-            await self.deliver(context, chat, replies, shared=inbound.shared)
+            await self.deliver(context, where, replies, shared=inbound.shared)
 
-    async def _handle(self, context: Context, chat: Chat, inbound: Inbound) -> list[Reply] | None:
+    async def _handle(self, context: Context, where: Where, inbound: Inbound) -> list[Reply] | None:
         """The one engine call of an update; never retried, so a step advances at most once."""
         try:
             return await asyncio.to_thread(self.engine.handle, inbound)
         except Exception:
-            log.exception("the engine failed on a turn in chat %s", chat.id)
-            await self._send_all(context.bot, chat.id, [TextOut(SORRY)])
+            log.exception("the engine failed on a turn in chat %s", where.chat)
+            await self._send_all(context.bot, where, [TextOut(SORRY)])
             return None
 
     async def deliver(
-        self, context: Context, chat: Chat, replies: list[Reply], *, shared: bool
+        self, context: Context, where: Where, replies: list[Reply], *, shared: bool
     ) -> None:
         if shared:
             replies = _group_view(replies)
             if not replies:
-                await self._point_to_private(context, chat)
+                await self._send_all(context.bot, where, [self._pointer(context)])
                 return
         items = [item for reply in replies for item in render(reply)]
-        await self._send_all(context.bot, chat.id, items)
+        await self._send_all(context.bot, where, items)
 
-    async def _point_to_private(self, context: Context, chat: Chat) -> None:
-        link = InlineKeyboardButton(
-            "Message me privately", url=f"https://t.me/{context.bot.username}"
-        )
-        call = partial(
-            context.bot.send_message,
-            chat.id,
-            html.escape(GROUP_POINTER, quote=False),
-            parse_mode=ParseMode.HTML,
-            reply_markup=InlineKeyboardMarkup([[link]]),
-        )
-        try:
-            await self._retrying(call)
-        except TelegramError as exc:
-            log.warning("could not point chat %s to a private chat: %s", chat.id, exc)
+    def _pointer(self, context: Context) -> TextOut:
+        link = Button("Message me privately", "", url=f"https://t.me/{context.bot.username}")
+        return TextOut(html.escape(GROUP_POINTER, quote=False), ((link,),))
 
     async def _mark_chosen(self, context: Context, query: CallbackQuery) -> None:
         """Note the choice under the pressed message and drop its keyboard: a transcript."""
@@ -590,7 +576,9 @@ class TelegramChannel:
         return InlineKeyboardMarkup(
             [
                 [
-                    InlineKeyboardButton(
+                    InlineKeyboardButton(button.label, url=button.url)
+                    if button.url
+                    else InlineKeyboardButton(
                         button.label,
                         callback_data=KEY_PREFIX + self.buttons.key_for(chat, button.action),
                     )
@@ -600,8 +588,9 @@ class TelegramChannel:
             ]
         )
 
-    async def _send_all(self, bot: ExtBot[Any], chat_id: int, items: list[Outgoing]) -> None:
+    async def _send_all(self, bot: ExtBot[Any], where: Where, items: list[Outgoing]) -> None:
         """Send in order; what cannot be sent after retries waits for the user's next message."""
+        chat_id, topic = where
         for index, item in enumerate(items):
             call: Callable[[], Awaitable[Message]]
             if isinstance(item, DocumentOut):
@@ -612,6 +601,7 @@ class TelegramChannel:
                     filename=item.filename,
                     caption=item.caption,
                     parse_mode=ParseMode.HTML,
+                    message_thread_id=topic,
                 )
             else:
                 call = partial(
@@ -621,13 +611,13 @@ class TelegramChannel:
                     parse_mode=ParseMode.HTML,
                     reply_markup=self._markup(chat_id, item),
                     link_preview_options=NO_PREVIEW,
+                    message_thread_id=topic,
                 )
             try:
                 await self._retrying(call)
+            except BadRequest as exc:
+                log.error("Telegram rejected a message to chat %s: %s", chat_id, exc)
             except (NetworkError, RetryAfter) as exc:
-                if isinstance(exc, BadRequest):
-                    log.error("Telegram rejected a message to chat %s: %s", chat_id, exc)
-                    continue
                 held = len(items) - index
                 log.warning("chat %s unreachable, %d message(s) held: %s", chat_id, held, exc)
                 self._outbox.setdefault(chat_id, []).extend(items[index:])
@@ -666,6 +656,18 @@ class TelegramChannel:
             await self._retrying(partial(query.answer, text, show_alert=alert))
         except TelegramError as exc:  # e.g. "query is too old": nothing left to stop spinning
             log.info("could not answer a button press: %s", exc)
+
+
+class Where(NamedTuple):
+    chat: int
+    topic: int | None = None  # a forum topic in a group
+
+
+def _where(update: Update) -> Where:
+    chat, message = update.effective_chat, update.effective_message
+    assert chat is not None  # the gate lets no update without a chat through
+    topic = message.message_thread_id if message and message.is_topic_message else None
+    return Where(chat.id, topic)
 
 
 def _group_view(replies: list[Reply]) -> list[Reply]:
@@ -723,8 +725,12 @@ def build_application(
 
 
 def serve(settings: Settings, *, listen: str = "0.0.0.0", port: int = 8443) -> None:
-    """Run until interrupted: long polling, or a webhook when TELEGRAM_WEBHOOK_URL is set."""
+    """Run until interrupted: long polling, or a webhook when TELEGRAM_WEBHOOK_URL is set.
+
+    ``listen`` and ``port`` are where the webhook server binds (behind your TLS proxy).
+    """
     check_token(settings.telegram_bot_token)  # fail before loading the knowledge base
+    webhook = _webhook(settings) if settings.telegram_webhook_url else None
     from bot.dialogue import open_engine
 
     engine = open_engine(
@@ -737,36 +743,38 @@ def serve(settings: Settings, *, listen: str = "0.0.0.0", port: int = 8443) -> N
     app = build_application(settings, engine)
     channel: TelegramChannel = app.bot_data["channel"]
     try:
-        if settings.telegram_webhook_url:
-            _run_webhook(app, settings, listen, port)
-        else:
+        if webhook is None:
             app.run_polling(allowed_updates=UPDATES)
+        else:
+            url, secret = webhook
+            app.run_webhook(
+                listen=listen,
+                port=port,
+                url_path=urlparse(url).path.lstrip("/"),
+                webhook_url=url,
+                secret_token=secret,
+                allowed_updates=UPDATES,
+            )
     finally:
         channel.buttons.close()
 
 
-def _run_webhook(app: App, settings: Settings, listen: str, port: int) -> None:
+def _webhook(settings: Settings) -> tuple[str, str]:
+    """The webhook URL and the secret Telegram must send with every update."""
     import importlib.util
 
     url = settings.telegram_webhook_url or ""
     if not url.startswith("https://"):
         raise ValueError("TELEGRAM_WEBHOOK_URL must be an https:// URL Telegram can reach")
+    secret = settings.telegram_webhook_secret
+    if secret is None:
+        secret = secrets.token_urlsafe(32)  # registered with the webhook at each start
+        log.info("TELEGRAM_WEBHOOK_SECRET not set: using a random secret for this run")
+    elif not WEBHOOK_SECRET.match(secret):
+        raise ValueError("TELEGRAM_WEBHOOK_SECRET: 1-256 characters of A-Z, a-z, 0-9, _ and -")
     if importlib.util.find_spec("tornado") is None:
         raise ValueError(
             "webhook mode needs python-telegram-bot's webhook server: "
             "pip install 'python-telegram-bot[webhooks]' (or unset TELEGRAM_WEBHOOK_URL to poll)"
         )
-    secret = settings.telegram_webhook_secret
-    if secret is None:
-        secret = secrets.token_urlsafe(32)  # set with the webhook at each start
-        log.info("TELEGRAM_WEBHOOK_SECRET not set: using a random secret for this run")
-    elif not WEBHOOK_SECRET.match(secret):
-        raise ValueError("TELEGRAM_WEBHOOK_SECRET: 1-256 characters of A-Z, a-z, 0-9, _ and -")
-    app.run_webhook(
-        listen=listen,
-        port=port,
-        url_path=urlparse(url).path.lstrip("/"),
-        webhook_url=url,
-        secret_token=secret,
-        allowed_updates=UPDATES,
-    )
+    return url, secret

@@ -46,6 +46,7 @@ _STATUS = {
 class Button:
     label: str
     action: str  # the engine's Option.value; the channel swaps it for a short key
+    url: str = ""  # or a link instead
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +86,7 @@ def utf16_len(text: str) -> int:
 # --- splitting ------------------------------------------------------------------------------
 def _fits(text: str, budget: int) -> int:
     """The longest prefix of ``text`` whose escaped form fits ``budget`` (binary search)."""
-    low, high = 0, len(text)
+    low, high = 0, min(len(text), budget)  # a character is at least one unit, escaped or not
     while low < high:
         mid = (low + high + 1) // 2
         if utf16_len(_escape(text[:mid])) <= budget:
@@ -133,7 +134,7 @@ def split_blocks(blocks: Iterable[Block], limit: int = MAX_TEXT) -> list[str]:
     for block in blocks:
         for piece in _pieces(block, limit):
             joined = f"{current}\n\n{piece}" if current else piece
-            if utf16_len(joined) <= limit:
+            if utf16_len(joined) <= limit or not current:
                 current = joined
             else:
                 messages.append(current)

@@ -42,7 +42,9 @@ def check_answer(step: Step, text: str, today: dt.date | None = None) -> Checked
                 return Checked(choice.value)
         if lowered:
             match = process.extractOne(
-                lowered, {c.value: c.label.lower() for c in choices}, scorer=fuzz.WRatio,
+                lowered,
+                {c.value: c.label.lower() for c in choices},
+                scorer=fuzz.WRatio,
                 score_cutoff=88,
             )
             if match:
@@ -64,7 +66,9 @@ def check_answer(step: Step, text: str, today: dt.date | None = None) -> Checked
     if len(text) < rules.min_length:
         return Checked(
             None,
-            "That answer is empty." if not text else f"Please give at least {rules.min_length} characters.",
+            "That answer is empty."
+            if not text
+            else f"Please give at least {rules.min_length} characters.",
         )
     if len(text) > rules.max_length:
         return Checked(

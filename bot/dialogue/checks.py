@@ -24,7 +24,9 @@ def full_check(knowledge: Path, flows: Path | None = None) -> CheckReport:
         ids = {c.id for c in _clauses(knowledge)}
         for name, entry in contacts.items():
             if name != "practice" and (not isinstance(entry, dict) or "source" not in entry):
-                report.errors.append(f"contacts.yaml: {name!r} needs a 'source' (and verified: false)")
+                report.errors.append(
+                    f"contacts.yaml: {name!r} needs a 'source' (and verified: false)"
+                )
         try:
             loaded = load_flows(flows or flows_dir(), clause_ids=ids, contacts=contacts)
         except FlowError as exc:

@@ -16,8 +16,13 @@ def _label(step: Step) -> str:
 
 def mermaid(flow: Flow) -> str:
     lines = ["flowchart TD", f'  start(["{flow.title}"]) --> {flow.start}']
-    shapes = {"ask": ('{{"', '"}}'), "say": ('["', '"]'), "draft": ('[/"', '"/]'),
-              "call": ('[["', '"]]'), "link": ('[["', '"]]')}
+    shapes = {
+        "ask": ('{{"', '"}}'),
+        "say": ('["', '"]'),
+        "draft": ('[/"', '"/]'),
+        "call": ('[["', '"]]'),
+        "link": ('[["', '"]]'),
+    }
     ended = False
     for step in flow.steps:
         left, right = shapes[step.kind]

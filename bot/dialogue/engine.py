@@ -11,7 +11,7 @@ from typing import Any
 from bot.dialogue.answers import check_answer
 from bot.dialogue.flow import END, Flow, Step
 from bot.dialogue.messages import NAVIGATION, Draft, DraftField, Inbound, Option, Reply
-from bot.dialogue.router import SAFEGUARDING, Router
+from bot.dialogue.router import Router
 from bot.dialogue.session import Mark, Session
 from bot.dialogue.store import SessionStore, StoreUnavailable
 from bot.drafting.render import DraftRenderer, TemplateProblem
@@ -87,8 +87,13 @@ class Engine:
             turn.run()
         except TemplateProblem:
             log.exception("a draft template failed")
-            return [Reply("Sorry, I could not render that draft. Your answers are kept; "
-                          "please tell an administrator.", kind="error")]
+            return [
+                Reply(
+                    "Sorry, I could not render that draft. Your answers are kept; "
+                    "please tell an administrator.",
+                    kind="error",
+                )
+            ]
         try:
             if turn.session.mode == "idle" and not turn.session.flow:
                 self.store.delete(key)  # nothing worth keeping: no answers linger
@@ -173,8 +178,10 @@ class _Turn:
         elif action.startswith("ans:"):
             step_id, _, value = action[4:].partition(":")
             if self.session.mode != "asking" or self.session.step != step_id:
-                self.say("That button belongs to a question that has already been answered.",
-                         kind="notice")
+                self.say(
+                    "That button belongs to a question that has already been answered.",
+                    kind="notice",
+                )
                 self.resume()
             else:
                 self.answer(value, from_button=True)
@@ -226,7 +233,9 @@ class _Turn:
         elif command == "restart":
             flow_id = s.history[0].flow if s.history else s.flow
             s.reset()
-            self.say("Starting again from the beginning; earlier answers are deleted.", kind="notice")
+            self.say(
+                "Starting again from the beginning; earlier answers are deleted.", kind="notice"
+            )
             self.start_flow(flow_id)
         elif command == "back":
             self.back()
@@ -250,10 +259,12 @@ class _Turn:
     def back(self) -> None:
         s = self.session
         if not s.history:
-            self.ask(self.step, note="This is the first question, so there is nothing to go back to.")
+            self.ask(
+                self.step, note="This is the first question, so there is nothing to go back to."
+            )
             return
         mark = s.history.pop()
-        s.flow, s.step, s.stack = mark.flow, mark.step, [tuple(x) for x in mark.stack]  # type: ignore[misc]
+        s.flow, s.step, s.stack = mark.flow, mark.step, list(mark.stack)
         previous = s.flow_answers().pop(mark.step, None)
         s.mode, s.retries, s.confirmed, s.editing = "asking", 0, False, False
         note = "Going back."
@@ -268,8 +279,11 @@ class _Turn:
         step = self.step
         cites = list(step.cite) or list(s.last_cites)
         if not cites:
-            self.say("This step asks for information the draft needs; it rests on no single clause.",
-                     kind="why", navigation=NAVIGATION)
+            self.say(
+                "This step asks for information the draft needs; it rests on no single clause.",
+                kind="why",
+                navigation=NAVIGATION,
+            )
         else:
             lines = ["The clauses behind this step, in full:"]
             for c in self.engine.cite(cites):
@@ -277,8 +291,12 @@ class _Turn:
                 for note in c.notes:
                     flag = "" if note.verified else ", not yet verified"
                     lines.append(f"Currency note ({note.source}{flag}): {note.text}")
-            self.say("\n".join(lines), kind="why", citations=self.engine.cite(cites),
-                     navigation=NAVIGATION)
+            self.say(
+                "\n".join(lines),
+                kind="why",
+                citations=self.engine.cite(cites),
+                navigation=NAVIGATION,
+            )
         self.resume()
 
     # --- routing and look-up -----------------------------------------------------------
@@ -287,31 +305,36 @@ class _Turn:
             self.menu("Tell me what has happened, or choose a protocol:")
             return
         route = self.engine.router.route(text)
-        s = self.session
-        if route.small_talk and not route.alternatives:
+        if route.small_talk:
             self.menu("Hello. I help you follow the inter-agency protocols. What has happened?")
             return
         if route.lookup:
             self.lookup(text)
             return
-        if route.flow and (not route.risk or route.flow == SAFEGUARDING and not route.alternatives):
+        if route.flow:
+            others = [self.engine.flows[f].title for f in route.offer if f != route.flow]
+            if route.risk and others:
+                self.say(
+                    "This suggests a child may be at risk, so we start with safeguarding. "
+                    f"Afterwards you can choose “{others[0]}” from the menu.",
+                    kind="notice",
+                )
             self.start_flow(route.flow)
             return
-        s.pending_text = text
-        options: list[Option] = []
+        self.session.pending_text = text
         if route.risk:
-            intro = ("This may be about a child at risk. If so, start with the safeguarding "
-                     "protocol. Which fits best?")
-            ranked = [SAFEGUARDING, *[f for f, _ in route.alternatives if f != SAFEGUARDING]]
-        elif route.alternatives:
+            intro = (
+                "This may be about a child at risk. If so, start with the safeguarding "
+                "protocol. Which fits best?"
+            )
+        elif route.offer:
             intro = "I'm not sure which protocol this is. Which fits best?"
-            ranked = [f for f, _ in route.alternatives]
         else:
-            intro = ("I couldn't match that to a protocol. Choose one, or look it up in the "
-                     "documents:")
-            ranked = list(self.engine.flows)
-        for flow_id in ranked[:3]:
-            options.append(Option(self.engine.flows[flow_id].title, f"flow:{flow_id}"))
+            intro = (
+                "I couldn't match that to a protocol. Choose one, or look it up in the documents:"
+            )
+        ranked = route.offer or tuple(self.engine.flows)
+        options = [Option(self.engine.flows[f].title, f"flow:{f}") for f in ranked[:3]]
         options.append(Option("Look up a clause", "cmd:lookup"))
         self.say(intro, kind="menu", options=tuple(options), flow=None, step=None)
 
@@ -329,9 +352,12 @@ class _Turn:
         s = self.session
         nav = NAVIGATION if s.flow else ()
         if not query.strip():
-            self.say("What would you like to look up? Type ? followed by your question, "
-                     "for example: ? what does the CQC MoU say about FOI requests",
-                     kind="lookup", navigation=nav)
+            self.say(
+                "What would you like to look up? Type ? followed by your question, "
+                "for example: ? what does the CQC MoU say about FOI requests",
+                kind="lookup",
+                navigation=nav,
+            )
             return
         try:
             result = self.engine.index.search(query, k=3)
@@ -343,7 +369,9 @@ class _Turn:
                 "I found nothing in the five documents that answers that. Try other words "
                 "(e.g. 'ombudsman decisions', 'FOI requests CQC'), a reference such as "
                 "'lgo 17', or choose a protocol from the menu.",
-                kind="lookup", navigation=nav, options=() if s.flow else self.engine.menu_options(),
+                kind="lookup",
+                navigation=nav,
+                options=() if s.flow else self.engine.menu_options(),
             )
         else:
             citations = tuple(self.engine.index.kb.cite(h.clause.id) for h in result.hits)
@@ -356,8 +384,11 @@ class _Turn:
             self.say("\n".join(lines), kind="lookup", citations=citations, navigation=nav)
         if s.flow:
             where = "the summary" if s.mode == "summary" else "the same question"
-            self.say(f"We're still in “{self.flow.title}” at {where}. Type resume to carry on.",
-                     kind="notice", options=(Option("Resume", "nav:resume"),))
+            self.say(
+                f"We're still in “{self.flow.title}” at {where}. Type resume to carry on.",
+                kind="notice",
+                options=(Option("Resume", "nav:resume"),),
+            )
 
     # --- flows -------------------------------------------------------------------------
     def start_flow(self, flow_id: str) -> None:
@@ -366,8 +397,13 @@ class _Turn:
             self.menu("These are the ones I know:")
             return
         if self.inbound.shared:
-            self.say(SHARED_NOTE, kind="notice", flow=None, step=None,
-                     meta={"continue_privately": f"flow:{flow_id}"})
+            self.say(
+                SHARED_NOTE,
+                kind="notice",
+                flow=None,
+                step=None,
+                meta={"continue_privately": f"flow:{flow_id}"},
+            )
             return
         s = self.session
         if s.flow and s.flow != flow_id:
@@ -396,8 +432,11 @@ class _Turn:
             if step.say:
                 key = f"{s.flow}/{step.id}"
                 if not (fast_forward and key in s.seen_says):
-                    self.say(self.text_of(step.say), kind="guidance",
-                             citations=self.engine.cite(step.cite))
+                    self.say(
+                        self.text_of(step.say),
+                        kind="guidance",
+                        citations=self.engine.cite(step.cite),
+                    )
                     s.seen_says.append(key)
                 if step.cite:
                     s.last_cites = list(step.cite)
@@ -409,8 +448,11 @@ class _Turn:
                     continue
                 s.stack.append((self.flow.id, back_to))
                 callee = self.engine.flows[step.call]
-                self.say(f"First, “{callee.title}”. When it's done we'll come back to "
-                         f"“{self.flow.title}”.", kind="notice")
+                self.say(
+                    f"First, “{callee.title}”. When it's done we'll come back to "
+                    f"“{self.flow.title}”.",
+                    kind="notice",
+                )
                 s.flow, s.step = callee.id, callee.start
             elif step.link:
                 target = self.engine.flows[step.link]
@@ -424,8 +466,10 @@ class _Turn:
                     return
                 self.render_draft(step)
                 s.step = step.next_step(answers)
-        self.say("This protocol seems to go round in circles; please tell an administrator.",
-                 kind="error")
+        self.say(
+            "This protocol seems to go round in circles; please tell an administrator.",
+            kind="error",
+        )
         s.reset()
 
     def finish_flow(self) -> bool:
@@ -444,7 +488,9 @@ class _Turn:
             f"That's the end of “{finished.title}”. Check, copy and send the drafts yourself. "
             "You can still change an answer and re-draft; type cancel to delete your answers "
             "now (they are deleted anyway after a period of inactivity).",
-            kind="notice", flow=finished.id, step=END,
+            kind="notice",
+            flow=finished.id,
+            step=END,
             options=(Option("Change an answer", "draft:edit"), *self.engine.menu_options()),
         )
         return False
@@ -459,15 +505,24 @@ class _Turn:
             question += " (type skip if not known)"
         text = f"{note}\n{question}" if note else question
         options = tuple(Option(c.label, f"ans:{step.id}:{c.value}") for c in step.choices())
-        self.say(text, kind="question", options=options, navigation=NAVIGATION,
-                 citations=self.engine.cite(step.cite))
+        self.say(
+            text,
+            kind="question",
+            options=options,
+            navigation=NAVIGATION,
+            citations=self.engine.cite(step.cite),
+        )
 
     def answer(self, text: str, *, from_button: bool) -> None:
         s = self.session
         step = self.step
         checked = check_answer(step, text)
         if checked.value is None:
-            if not from_button and self.engine.router.looks_like_lookup(text) and step.type != "text":
+            if (
+                not from_button
+                and self.engine.router.looks_like_lookup(text)
+                and step.type != "text"
+            ):
                 self.lookup(text)
                 return
             s.retries += 1
@@ -475,21 +530,26 @@ class _Turn:
                 s.retries = 0
                 choices = step.choices()
                 plain = "\n".join(f"{i}. {c.label}" for i, c in enumerate(choices, 1))
-                way_out = ("You can also type back, cancel, menu, or ? and a question to look "
-                           "something up.")
+                way_out = (
+                    "You can also type back, cancel, menu, or ? and a question to look "
+                    "something up."
+                )
                 msg = f"Let's make this easier. {checked.problem}"
                 if plain:
                     msg += f"\nType a number or press a button:\n{plain}"
-                self.say(f"{msg}\n{way_out}", kind="question",
-                         options=tuple(Option(c.label, f"ans:{step.id}:{c.value}") for c in choices),
-                         navigation=NAVIGATION)
+                self.say(
+                    f"{msg}\n{way_out}",
+                    kind="question",
+                    options=tuple(Option(c.label, f"ans:{step.id}:{c.value}") for c in choices),
+                    navigation=NAVIGATION,
+                )
                 return
             self.ask(step, note=step.reask or checked.problem)
             return
         s.retries = 0
         answers = s.flow_answers()
         answers[step.id] = checked.value
-        s.history.append(Mark(s.flow, step.id, [tuple(x) for x in s.stack]))  # type: ignore[misc]
+        s.history.append(Mark(self.flow.id, step.id, list(s.stack)))
         s.confirmed = False
         s.mode = "running"
         if s.editing:
@@ -529,10 +589,15 @@ class _Turn:
         lines.append("Before I draft anything, please check your answers:")
         for step, value in self.answered():
             lines.append(f"• {step.answer_label}: {value or 'not known'}")
-        self.say("\n".join(lines), kind="summary",
-                 options=(Option("Yes, draft it", "draft:confirm"),
-                          Option("Change an answer", "draft:edit")),
-                 navigation=NAVIGATION)
+        self.say(
+            "\n".join(lines),
+            kind="summary",
+            options=(
+                Option("Yes, draft it", "draft:confirm"),
+                Option("Change an answer", "draft:edit"),
+            ),
+            navigation=NAVIGATION,
+        )
 
     def confirm(self) -> None:
         s = self.session
@@ -549,8 +614,12 @@ class _Turn:
             self.resume()
             return
         options = tuple(Option(st.answer_label, f"edit:{st.id}") for st, _ in self.answered())
-        self.say("Which answer would you like to change?", kind="question", options=options,
-                 navigation=NAVIGATION)
+        self.say(
+            "Which answer would you like to change?",
+            kind="question",
+            options=options,
+            navigation=NAVIGATION,
+        )
 
     def edit(self, step_id: str) -> None:
         s = self.session
@@ -566,8 +635,11 @@ class _Turn:
     def apply_edits(self, edits: Mapping[str, str]) -> None:
         s = self.session
         if not s.flow:
-            self.say("That conversation has ended, so the draft can't be re-rendered. "
-                     "Edit the text directly.", kind="notice")
+            self.say(
+                "That conversation has ended, so the draft can't be re-rendered. "
+                "Edit the text directly.",
+                kind="notice",
+            )
             return
         asks = self.flow.asks()
         answers = s.flow_answers()
@@ -602,8 +674,10 @@ class _Turn:
         )
         footer = ["", "Sources:"]
         footer += [f"- {c.citation} [{c.clause_id}]" for c in citations]
-        footer += ["", "DRAFT - check every detail before sending. protocol-bot has not sent "
-                   "this anywhere."]
+        footer += [
+            "",
+            "DRAFT - check every detail before sending. protocol-bot has not sent this anywhere.",
+        ]
         text = body.rstrip() + "\n" + "\n".join(footer) + "\n"
         answers = s.flow_answers()
         fields = tuple(
@@ -616,6 +690,12 @@ class _Turn:
         marker = f"{s.flow}/draft:{step.id}"
         if marker not in s.seen_says:
             s.seen_says.append(marker)
-        self.say(f"{draft.title} (draft {digest}). Check it, copy it and send it yourself.",
-                 kind="draft", draft=draft, citations=citations, step=step.id,
-                 options=(Option("Edit the answers", "draft:edit"),), meta={"draft_sha": digest})
+        self.say(
+            f"{draft.title} (draft {digest}). Check it, copy it and send it yourself.",
+            kind="draft",
+            draft=draft,
+            citations=citations,
+            step=step.id,
+            options=(Option("Edit the answers", "draft:edit"),),
+            meta={"draft_sha": digest},
+        )

@@ -30,10 +30,11 @@ def _read(path: Path) -> Flow:
 
 def _reachable(flow: Flow) -> set[str]:
     seen: set[str] = set()
+    known = {s.id for s in flow.steps}
     todo = [flow.start]
     while todo:
         step_id = todo.pop()
-        if step_id in seen or step_id == END:
+        if step_id in seen or step_id not in known:
             continue
         seen.add(step_id)
         todo.extend(flow.step(step_id).targets())
@@ -118,7 +119,9 @@ def validate_flow(
             problems.append(f"{at(step)}: {exc}")
             continue
         for name in sorted(used - known):
-            problems.append(f"{at(step)}: template uses {name!r}, which is not an answer of this flow")
+            problems.append(
+                f"{at(step)}: template uses {name!r}, which is not an answer of this flow"
+            )
     reachable = _reachable(flow)
     for step_id in ids:
         if step_id not in reachable:

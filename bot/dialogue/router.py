@@ -22,26 +22,47 @@ from bot.kb.glossary import Glossary
 from bot.kb.text import STOPWORDS, stem, words
 
 SAFEGUARDING = "safeguarding_concern"
-CONFIDENT = 0.34  # cosine a message needs to start a flow on its own
-MARGIN = 0.08  # and its lead over the runner-up
-PLAUSIBLE = 0.16  # worth offering as an alternative
+START = 0.15  # similarity a message needs before a flow is started on its own
+LEAD = 1.6  # and how far ahead of the runner-up it must be
+PLAUSIBLE = 0.14  # worth offering as an alternative
 
 
 @dataclass(frozen=True)
 class Route:
+    """The router's decision: a flow to start, or choices to offer, or neither.
+
+    flow       the flow to start now, or None
+    offer      flows to offer when unsure, likeliest first (safeguarding first when at risk)
+    """
+
     flow: str | None
     confidence: float
-    alternatives: tuple[tuple[str, float], ...] = ()
+    offer: tuple[str, ...] = ()
     risk: bool = False
     small_talk: bool = False
     lookup: bool = False
     scores: dict[str, float] = field(default_factory=dict)
 
+    @property
+    def alternatives(self) -> tuple[tuple[str, float], ...]:
+        return tuple((f, self.scores.get(f, 0.0)) for f in self.offer if f != self.flow)
+
+
+def _phrases(items: list[str]) -> list[tuple[str, ...]]:
+    return [tuple(stem(w) for w in words(p)) for p in items]
+
 
 class RoutingData:
-    def __init__(self, risk: list[str], small_talk: list[str], lookup_openers: list[str]) -> None:
-        self.risk = [tuple(stem(w) for w in words(p)) for p in risk]
-        self.small_talk = {" ".join(words(p)) for p in small_talk}
+    def __init__(
+        self,
+        risk: list[str],
+        small_talk: list[str],
+        lookup_openers: list[str],
+        case_cues: list[str] = (),  # type: ignore[assignment]
+    ) -> None:
+        self.risk = _phrases(risk)
+        self.case_cues = _phrases(list(case_cues))
+        self.small_talk = {w for p in small_talk for w in words(p)}
         self.lookup_openers = [" ".join(words(p)) for p in lookup_openers]
 
     @classmethod
@@ -51,7 +72,20 @@ class RoutingData:
             [str(x) for x in raw.get("risk", [])],
             [str(x) for x in raw.get("small_talk", [])],
             [str(x) for x in raw.get("lookup_openers", [])],
+            [str(x) for x in raw.get("case_cues", [])],
         )
+
+
+_DOCUMENT_WORDS = frozenset(["mou", "memorandum", "protocol", "agreement", "paragraph", "para", "clause", "annex"])
+
+
+def _contains(stemmed: list[str], phrases: list[tuple[str, ...]]) -> bool:
+    return any(
+        tuple(stemmed[i : i + len(p)]) == p
+        for p in phrases
+        if p
+        for i in range(len(stemmed) - len(p) + 1)
+    )
 
 
 class Router:
@@ -95,43 +129,38 @@ class Router:
         return {t: v / norm for t, v in vector.items()}
 
     def has_risk(self, text: str) -> bool:
-        stemmed = [stem(w) for w in words(text)]
-        return any(
-            stemmed[i : i + len(p)] == list(p)
-            for p in self.data.risk
-            for i in range(len(stemmed) - len(p) + 1)
-        )
+        return _contains([stem(w) for w in words(text)], self.data.risk)
 
     def looks_like_lookup(self, text: str) -> bool:
+        """A question about what a document says, naming no case in hand."""
         plain = " ".join(words(text))
-        return any(plain.startswith(o) for o in self.data.lookup_openers) or bool(
+        asks = any(plain.startswith(o) for o in self.data.lookup_openers) or bool(
             re.search(r"\b(para(graph)?|clause)\s*\d", plain)
         )
+        return asks and not _contains([stem(w) for w in words(text)], self.data.case_cues)
 
     def route(self, text: str) -> Route:
-        plain = " ".join(words(text))
+        surface = words(text)
         risk = self.has_risk(text)
-        if not plain or (plain in self.data.small_talk and not risk):
+        content = [w for w in surface if w not in STOPWORDS and w not in self.data.small_talk]
+        if not content and not risk:
             return Route(None, 0.0, small_talk=True)
         query = self._weigh(Counter(self._features(text, fix_typos=True)))
         scores = {
             fid: round(sum(w * vec.get(t, 0.0) for t, w in query.items()), 4)
             for fid, vec in self._vectors.items()
         }
-        ranked = sorted(scores.items(), key=lambda kv: -kv[1])
-        top, best = ranked[0]
-        runner = ranked[1][1] if len(ranked) > 1 else 0.0
-        lookup = self.looks_like_lookup(text) and not risk
-        alternatives = tuple((f, s) for f, s in ranked[1:] if s >= PLAUSIBLE)[:2]
+        ranked = sorted(scores, key=lambda f: -scores[f])
+        top, best = ranked[0], scores[ranked[0]]
+        runner = scores[ranked[1]] if len(ranked) > 1 else 0.0
+        plausible = tuple(f for f in ranked if scores[f] >= PLAUSIBLE)
+        names_document = bool(set(surface) & _DOCUMENT_WORDS)
+        if self.looks_like_lookup(text) and (not risk or names_document):
+            return Route(None, best, plausible[:3], risk, lookup=True, scores=scores)
         if risk and SAFEGUARDING in self.flows:
-            if top != SAFEGUARDING:
-                alternatives = ((top, best), *[(f, s) for f, s in alternatives if f != SAFEGUARDING])
-                alternatives = alternatives[:2]
-                return Route(SAFEGUARDING, scores.get(SAFEGUARDING, 0.0), alternatives, True, False, False, scores)
-            return Route(SAFEGUARDING, max(best, CONFIDENT), alternatives, True, False, False, scores)
-        if lookup:
-            return Route(None, best, tuple(r for r in ranked if r[1] >= PLAUSIBLE)[:3], False, False, True, scores)
-        if best >= CONFIDENT and best - runner >= MARGIN:
-            return Route(top, best, alternatives, False, False, False, scores)
-        plausible = tuple((f, s) for f, s in ranked if s >= PLAUSIBLE)[:3]
-        return Route(None, best, plausible, False, not plausible, False, scores)
+            # a child may be at risk: safeguarding comes first, whatever else the message is about
+            offer = (SAFEGUARDING, *[f for f in plausible if f != SAFEGUARDING])[:3]
+            return Route(SAFEGUARDING, max(scores[SAFEGUARDING], START), offer, True, scores=scores)
+        if best >= START and (runner < PLAUSIBLE or best >= LEAD * runner):
+            return Route(top, best, plausible[:3], scores=scores)
+        return Route(None, best, plausible[:3], small_talk=not plausible, scores=scores)

@@ -55,8 +55,8 @@ class Session:
     def from_dict(cls, data: dict[str, Any]) -> Session:
         data = dict(data)
         data["history"] = [
-            Mark(m["flow"], m["step"], [tuple(x) for x in m["stack"]])  # type: ignore[misc]
+            Mark(m["flow"], m["step"], [(a, b) for a, b in m["stack"]])
             for m in data.get("history", [])
         ]
-        data["stack"] = [tuple(x) for x in data.get("stack", [])]
+        data["stack"] = [(a, b) for a, b in data.get("stack", [])]
         return cls(**data)

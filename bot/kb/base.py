@@ -105,7 +105,9 @@ def write_index(root: Path, parsed: list[ParsedDocument]) -> Path:
     return index
 
 
-def changes_to_index(root: Path, parsed: list[ParsedDocument]) -> tuple[list[str], list[str], list[str]]:
+def changes_to_index(
+    root: Path, parsed: list[ParsedDocument]
+) -> tuple[list[str], list[str], list[str]]:
     """Clause ids a rebuild would remove, change and add, compared with the stored index."""
     try:
         stored = json.loads((root / INDEX_FILE).read_text(encoding="utf-8"))["clauses"]

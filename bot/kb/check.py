@@ -87,12 +87,16 @@ def _index_matches(root: Path, parsed: list[ParsedDocument], report: CheckReport
     fresh = {c.id: c.text for p in parsed for c in p.clauses}
     old = {row["id"]: row["text"] for row in stored.get("clauses", [])}
     for gone in sorted(old.keys() - fresh.keys()):
-        report.errors.append(f"{gone}: in the index but no longer parsed (clause ids must be stable)")
+        report.errors.append(
+            f"{gone}: in the index but no longer parsed (clause ids must be stable)"
+        )
     for new in sorted(fresh.keys() - old.keys()):
         report.errors.append(f"{new}: parsed but not in the index; run `protocolbot kb build`")
     for same in sorted(fresh.keys() & old.keys()):
         if fresh[same] != old[same]:
-            report.errors.append(f"{same}: index text differs from the source; run `protocolbot kb build`")
+            report.errors.append(
+                f"{same}: index text differs from the source; run `protocolbot kb build`"
+            )
 
 
 def _notes_target_clauses(parsed: list[ParsedDocument], report: CheckReport) -> None:
@@ -100,14 +104,20 @@ def _notes_target_clauses(parsed: list[ParsedDocument], report: CheckReport) -> 
     for p in parsed:
         for note in p.document.currency_notes:
             for target in note.applies_to:
-                hit = any(i.startswith(target) for i in ids) if target.endswith("/") else target in ids
+                hit = (
+                    any(i.startswith(target) for i in ids)
+                    if target.endswith("/")
+                    else target in ids
+                )
                 if not hit:
                     report.errors.append(
                         f"{p.document.id}: currency note applies to unknown clause {target!r}"
                     )
 
 
-def check_knowledge(root: Path, extras: Iterable[Extra] = (), *, against_index: bool = True) -> CheckReport:
+def check_knowledge(
+    root: Path, extras: Iterable[Extra] = (), *, against_index: bool = True
+) -> CheckReport:
     report = CheckReport()
     try:
         parsed = parse_sources(root)

@@ -59,7 +59,9 @@ class Document(BaseModel):
     id: str
     file: str
     title: str
-    cite_as: str  # the name used in citations, e.g. "Ofsted-LGO information sharing protocol (2016)"
+    cite_as: (
+        str  # the name used in citations, e.g. "Ofsted-LGO information sharing protocol (2016)"
+    )
     parties: tuple[str, ...]
     in_force: dt.date
     review: str
@@ -68,7 +70,9 @@ class Document(BaseModel):
     style: Style
     aliases: tuple[str, ...] = ()
     furniture: tuple[FurnitureRule, ...] = ()
-    prose: tuple[str, ...] = Field(default=(), description="regexes for lines that are prose, not headings")
+    prose: tuple[str, ...] = Field(
+        default=(), description="regexes for lines that are prose, not headings"
+    )
     currency_notes: tuple[CurrencyNote, ...] = ()
 
     @field_validator("id")

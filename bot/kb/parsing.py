@@ -93,9 +93,7 @@ class _Parser:
     # --- output -------------------------------------------------------------------------
     def skip(self, first: int, last: int, reason: str) -> None:
         excerpt = " / ".join(clean(x) for x in self.raw[first - 1 : last] if clean(x))
-        self.result.skipped.append(
-            Skipped(self.doc.id, first, last, reason, excerpt[:160])
-        )
+        self.result.skipped.append(Skipped(self.doc.id, first, last, reason, excerpt[:160]))
 
     def close(self) -> None:
         draft, self.current = self.current, None

@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from bot.kb.model import Document
 from bot.kb.text import words
 
-_FULL_ID = re.compile(r"\b([a-z][a-z0-9]*(?:-[a-z0-9]+)*)/((?:annex[a-z0-9]*/)?[a-z0-9.\-]+(?:/\d+)?)\b")
+_FULL_ID = re.compile(
+    r"\b([a-z][a-z0-9]*(?:-[a-z0-9]+)*)/((?:annex[a-z0-9]*/)?[a-z0-9.\-]+(?:/\d+)?)\b"
+)
 _PARA = re.compile(
     r"(?:\bannex\s*(?P<annex>\d+|[a-z])?\W{0,3}\s*)?"
     r"(?:\b(?:para(?:graph)?s?|paras?\.|clause|§|p\.?)\s*)(?P<num>\d{1,3}(?:\.\d{1,3})?)\b",
@@ -19,8 +21,7 @@ _BARE = re.compile(r"(?:\bannex\s*(?P<annex>\d+|[a-z])?\s+)?\b(?P<num>\d{1,3}(?:
 
 # words in document names that only say which document is meant
 _NAMING_ONLY = frozenset(
-    "mou memorandum protocol agreement moU isp cqc lgo lgsco csci cc occ la las 2007 2011 2014 "
-    "2016 2023".split()
+    ["mou", "memorandum", "protocol", "agreement", "moU", "isp", "cqc", "lgo", "lgsco", "csci", "cc", "occ", "la", "las", "2007", "2011", "2014", "2016", "2023"]
 )
 
 
@@ -52,9 +53,9 @@ class ReferenceParser:
         named: list[str] = []
         for alias, doc_id in self._aliases:
             n = len(alias)
-            if n and any(tokens[i : i + n] == alias for i in range(len(tokens) - n + 1)):
-                if doc_id not in named:
-                    named.append(doc_id)
+            found = n and any(tokens[i : i + n] == alias for i in range(len(tokens) - n + 1))
+            if found and doc_id not in named:
+                named.append(doc_id)
         return named
 
     def parse(self, query: str) -> list[Reference]:
@@ -81,6 +82,7 @@ class ReferenceParser:
                 annex_match = re.search(r"\bannex\s*(\d+|[a-z])?\b", text)
                 annex = (annex_match.group(1) or "") if annex_match else None
             prefix = "" if annex is None else f"annex{annex}/"
-            for doc in named or [None]:
+            targets: list[str | None] = [*named] or [None]
+            for doc in targets:
                 refs.append(Reference(doc, prefix + match["num"]))
         return refs

@@ -14,9 +14,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
-
 import numpy as np
+import yaml
 from rapidfuzz import fuzz, process
 
 from bot.kb.base import KnowledgeBase
@@ -70,9 +69,9 @@ class ClauseIndex:
         topics = topics or {}
         self._surface: set[str] = set(glossary.surface_words)
         lengths: list[float] = []
-        self._bags: list[Counter[str]] = []
+        self._bags: list[dict[str, float]] = []
         for clause in self.clauses:
-            bag: Counter[str] = Counter()
+            bag: dict[str, float] = defaultdict(float)  # term -> weighted frequency
             fields = [(1.0, clause.text), (HEADING_WEIGHT, clause.heading)]
             fields += [(TOPIC_WEIGHT, phrase) for phrase in topics.get(clause.id, ())]
             for weight, text in fields:
@@ -168,9 +167,9 @@ class ClauseIndex:
         for ref in self.references.parse(query):
             for doc_id in [ref.document] if ref.document else list(self.kb.documents):
                 clause_id = f"{doc_id}/{ref.local_id}"
-                if clause_id in self._by_id and (document is None or doc_id == document):
-                    if all(h.clause.id != clause_id for h in hits):
-                        hits.append(Hit(self.kb.clauses[clause_id], 1.0, (), True))
+                wanted = clause_id in self._by_id and document in (None, doc_id)
+                if wanted and all(h.clause.id != clause_id for h in hits):
+                    hits.append(Hit(self.kb.clauses[clause_id], 1.0, (), True))
         weights, corrections, surface_of = self.analyse(query, ignore=named)
         scores = np.zeros(len(self.clauses))
         for term, qweight in weights.items():
@@ -181,8 +180,8 @@ class ClauseIndex:
         for doc_id in named:
             scores[self._doc_of == doc_id] *= NAMED_DOCUMENT_BOOST
         total = sum(self._idf[t] * w for t, w in weights.items()) or 1.0
-        wanted = min(len(scores), k + len(hits))
-        top = np.argpartition(-scores, wanted - 1)[:wanted] if wanted else np.array([], int)
+        count = min(len(scores), k + len(hits))
+        top = np.argpartition(-scores, count - 1)[:count] if count else np.array([], int)
         order = sorted((int(i) for i in top if scores[i] > 0), key=lambda i: (-scores[i], i))
         best = float(scores[order[0]]) if order else 0.0
         taken = {h.clause.id for h in hits}

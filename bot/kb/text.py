@@ -13,13 +13,7 @@ _STEMMER = snowballstemmer.stemmer("english")
 
 # Words that carry no meaning in a staff question about a protocol.
 STOPWORDS = frozenset(
-    """a an the and or of to in on at by for from with about as is are was were be been being
-    it its this that these those there their them they he she his her him i me my you your our
-    us what which who whom whose when where why how do does did done can could should would
-    will shall may might must if then than so not no yes any all some each every other such
-    into over under up down out off again only own same too very just also say says said tell
-    anything something thing things get got have has had please let s t whether either
-    mou memorandum protocol agreement document clause para paragraph section annex""".split()
+    ["a", "an", "the", "and", "or", "of", "to", "in", "on", "at", "by", "for", "from", "with", "about", "as", "is", "are", "was", "were", "be", "been", "being", "it", "its", "this", "that", "these", "those", "there", "their", "them", "they", "he", "she", "his", "her", "him", "i", "me", "my", "you", "your", "our", "us", "what", "which", "who", "whom", "whose", "when", "where", "why", "how", "do", "does", "did", "done", "can", "could", "should", "would", "will", "shall", "may", "might", "must", "if", "then", "than", "so", "not", "no", "yes", "any", "all", "some", "each", "every", "other", "such", "into", "over", "under", "up", "down", "out", "off", "again", "only", "own", "same", "too", "very", "just", "also", "say", "says", "said", "tell", "anything", "something", "thing", "things", "get", "got", "have", "has", "had", "please", "let", "s", "t", "whether", "either", "mou", "memorandum", "protocol", "agreement", "document", "clause", "para", "paragraph", "section", "annex"]
 )
 
 

@@ -42,12 +42,18 @@ def _cases() -> list[Any]:
 def _check(expect: dict[str, Any], replies: list[Reply], where: str) -> None:
     shown = "\n".join(plain_text(r) for r in replies)
     lowered = shown.lower()
-    last = next((r for r in reversed(replies) if r.flow or r.step), replies[-1] if replies else None)
+    last = next(
+        (r for r in reversed(replies) if r.flow or r.step), replies[-1] if replies else None
+    )
     assert replies, f"{where}: no reply at all"
     if "flow" in expect:
-        assert last is not None and last.flow == expect["flow"], f"{where}: flow {last and last.flow}\n{shown}"
+        assert last is not None and last.flow == expect["flow"], (
+            f"{where}: flow {last and last.flow}\n{shown}"
+        )
     if "step" in expect:
-        assert last is not None and last.step == expect["step"], f"{where}: step {last and last.step}\n{shown}"
+        assert last is not None and last.step == expect["step"], (
+            f"{where}: step {last and last.step}\n{shown}"
+        )
     if expect.get("no_flow"):
         assert replies[-1].flow is None, f"{where}: expected no flow\n{shown}"
     for text in expect.get("says", []):
@@ -58,7 +64,9 @@ def _check(expect: dict[str, Any], replies: list[Reply], where: str) -> None:
     for clause_id in expect.get("cites", []):
         assert clause_id in cited, f"{where}: {clause_id} not cited (cited: {sorted(cited)})"
     if "kind" in expect:
-        assert expect["kind"] in {r.kind for r in replies}, f"{where}: no {expect['kind']} reply\n{shown}"
+        assert expect["kind"] in {r.kind for r in replies}, (
+            f"{where}: no {expect['kind']} reply\n{shown}"
+        )
     drafts = "\n".join(r.draft.text for r in replies if r.draft)
     for text in expect.get("draft_contains", []):
         assert drafts, f"{where}: no draft in\n{shown}"

@@ -1,0 +1,106 @@
+"""Engine behaviour that scenarios cannot show well: storage, sandboxing, sharing, failures."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+from bot.dialogue import Conversation, Engine, Inbound, Reply
+from bot.dialogue.store import StoreUnavailable
+
+WHO = Conversation("test", "local", "u1", "t1")
+
+
+def say(engine: Engine, text: str = "", action: str | None = None, **kw: object) -> list[Reply]:
+    return engine.handle(Inbound(WHO, text=text, action=action, **kw))  # type: ignore[arg-type]
+
+
+def press(engine: Engine, replies: list[Reply], label: str) -> list[Reply]:
+    option = next(o for r in replies for o in r.options if o.label == label)
+    return say(engine, action=option.value)
+
+
+def test_idle_expiry_deletes_answers_from_the_database_file(
+    engine: Engine, db_path: Path, clock: object
+) -> None:
+    replies = say(engine, "a child needs advocacy")
+    replies = press(engine, replies, "No")  # no risk of harm
+    replies = press(engine, replies, "Yes")  # sufficient understanding
+    replies = press(engine, replies, "Yes")  # consents
+    say(engine, "Zebedee Quartermaine-Test, inspector")  # referrer name: a marker to look for
+    raw = db_path.read_bytes() + (
+        db_path.with_name(db_path.name + "-wal").read_bytes()
+        if db_path.with_name(db_path.name + "-wal").exists()
+        else b""
+    )
+    assert b"Zebedee" in raw
+    clock.advance(31 * 60)  # type: ignore[attr-defined]
+    replies = say(engine, "hello")
+    assert "deleted" in replies[0].text
+    with sqlite3.connect(db_path) as db:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        assert db.execute("SELECT count(*) FROM sessions").fetchone()[0] == 0
+    for path in db_path.parent.iterdir():
+        assert b"Zebedee" not in path.read_bytes(), path
+
+
+def test_template_syntax_in_an_answer_is_printed_not_run(engine: Engine) -> None:
+    replies = say(engine, "a child needs advocacy")
+    replies = press(engine, replies, "No")
+    replies = press(engine, replies, "Yes")
+    replies = press(engine, replies, "Yes")
+    for _ in range(40):
+        question = next((r for r in reversed(replies) if r.kind in {"question", "summary"}), None)
+        assert question is not None, [r.text for r in replies]
+        if question.kind == "summary":
+            replies = press(engine, replies, "Yes, draft it")
+            break
+        answers = [o for o in question.options if o.value.startswith("ans:")]
+        replies = (
+            say(engine, action=answers[0].value) if answers else say(engine, "{{ 7*7 }} {% raw %}")
+        )
+    drafts = [r.draft for r in replies if r.draft]
+    assert drafts
+    assert "{{ 7*7 }}" in drafts[0].text
+    assert "49" not in drafts[0].text
+    assert drafts[0].text.rstrip().endswith("protocol-bot has not sent this anywhere.")
+
+
+def test_a_flow_asked_for_in_a_shared_channel_moves_to_a_private_message(engine: Engine) -> None:
+    replies = say(engine, "a child needs advocacy", shared=True)
+    assert len(replies) == 1
+    assert replies[0].meta["continue_privately"] == "flow:child_advocacy"
+    assert replies[0].flow is None and not replies[0].options
+
+
+def test_an_old_button_cannot_answer_a_later_question(engine: Engine) -> None:
+    first = say(engine, "a child needs advocacy")
+    old = next(o for r in first for o in r.options if o.label == "No")
+    say(engine, action=old.value)
+    again = say(engine, action=old.value)  # a double click
+    assert "already been answered" in again[0].text
+
+
+def test_store_failure_asks_the_user_to_try_again_and_keeps_the_step(
+    make_engine: Callable[..., Engine],
+) -> None:
+    engine = make_engine()
+    say(engine, "a child needs advocacy")
+
+    def broken(*_: object) -> None:
+        raise StoreUnavailable("database is locked")
+
+    real_save = engine.store.save
+    engine.store.save = broken  # type: ignore[method-assign]
+    replies = say(engine, "no")
+    assert replies[-1].kind == "error" and "try again" in replies[-1].text
+    engine.store.save = real_save  # type: ignore[method-assign]
+    replies = make_engine().handle(Inbound(WHO, text="resume"))
+    assert any(r.step == "risk_of_harm" for r in replies)
+
+
+def test_unknown_actions_and_empty_text_get_an_answer(engine: Engine) -> None:
+    assert say(engine, action="nonsense:thing")
+    assert say(engine, "")[0].kind == "menu"
+    assert say(engine, "x" * 100_000)
