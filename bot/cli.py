@@ -289,7 +289,10 @@ def serve_slack(
 
 
 @serve_app.command("telegram")
-def serve_telegram() -> None:
+def serve_telegram(
+    listen: Annotated[str, typer.Option(help="webhook mode: address to listen on")] = "0.0.0.0",
+    port: Annotated[int, typer.Option(help="webhook mode: port to listen on")] = 8443,
+) -> None:
     """Run the Telegram bot (long polling, or a webhook when TELEGRAM_WEBHOOK_URL is set)."""
     try:
         from bot.channels import telegram
@@ -298,7 +301,7 @@ def serve_telegram() -> None:
             "the Telegram extra is not installed: pip install 'protocol-bot[telegram]'"
         ) from exc
     try:
-        telegram.serve(_settings())
+        telegram.serve(_settings(), listen=listen, port=port)
     except ValueError as exc:
         raise fail(str(exc)) from exc
 

@@ -101,7 +101,7 @@ KEY_PREFIX = "k:"
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
 
-# command -> (engine action, menu description); all seven reach the engine unchanged
+# command -> (engine action, menu description); the text after a command goes along with it
 COMMANDS = {
     "start": ("cmd:start", "What this bot does and how to begin"),
     "protocol": ("cmd:protocol", "Start a protocol: the menu, or /protocol NAME"),
@@ -314,8 +314,9 @@ def _retry_seconds(exc: RetryAfter) -> float:
 
 
 def _command(text: str) -> tuple[str, str]:
-    head, _, rest = text.strip().partition(" ")
-    return head[1:].split("@", 1)[0].lower(), rest.strip()
+    """ "/clause@bot lgo 17" -> ("clause", "lgo 17")."""
+    head, *rest = text.strip().split(maxsplit=1)
+    return head[1:].split("@", 1)[0].lower(), rest[0].strip() if rest else ""
 
 
 class TelegramChannel:

@@ -239,7 +239,7 @@ def render(reply: Reply, limit: int = MAX_TEXT) -> list[Outgoing]:
     if keyboard:
         out[-1] = TextOut(texts[-1], keyboard)
     if reply.draft is not None:
-        caption = _escape(reply.draft.title[: MAX_CAPTION // 6])  # escaping grows it 6x at most
+        caption = _escape(reply.draft.title[: MAX_CAPTION // 6])  # escaping grows it 5x at most
         content = reply.draft.text.replace("\r\n", "\n").encode("utf-8")
         out.append(DocumentOut(reply.draft.filename, content, caption))
     return out

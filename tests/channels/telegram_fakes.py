@@ -70,12 +70,12 @@ class _TelegramHTML(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag not in TAGS:
-            self.error = f"Unsupported start tag \"{tag}\""
+            self.error = f'Unsupported start tag "{tag}"'
         self.open.append(tag)
 
     def handle_endtag(self, tag: str) -> None:
         if not self.open or self.open.pop() != tag:
-            self.error = f"Unmatched end tag \"{tag}\""
+            self.error = f'Unmatched end tag "{tag}"'
 
     def handle_data(self, data: str) -> None:
         self.text.append(data)
@@ -161,7 +161,11 @@ class FakeBotAPI(BaseRequest):
     ) -> tuple[int, bytes]:
         name = url.rsplit("/", 1)[-1]
         params = dict(request_data.parameters) if request_data else {}
-        files = dict(request_data.multipart_data) if request_data and request_data.contains_files else {}
+        files = (
+            dict(request_data.multipart_data)
+            if request_data and request_data.contains_files
+            else {}
+        )
         self.calls.append(Call(name, params, files, url))
         planned = self._failures.get(name)
         if planned:
@@ -326,7 +330,9 @@ class Harness:
     async def _sleep(self, seconds: float) -> None:
         self.slept.append(seconds)
 
-    async def _record_error(self, update: object, context: CallbackContext[Any, Any, Any, Any]) -> None:
+    async def _record_error(
+        self, update: object, context: CallbackContext[Any, Any, Any, Any]
+    ) -> None:
         assert context.error is not None
         self.errors.append(context.error)
 
@@ -349,7 +355,9 @@ class Harness:
         assert not self.api.rejected, f"Telegram would reject: {self.api.rejected}"
         return self.api.calls[mark:]
 
-    def say(self, text: str, user: dict[str, Any] = ALICE, chat: dict[str, Any] | None = None) -> list[Call]:
+    def say(
+        self, text: str, user: dict[str, Any] = ALICE, chat: dict[str, Any] | None = None
+    ) -> list[Call]:
         return self.feed(message_update(user, text, chat))
 
     def last_keyboard(self, chat_id: int = ALICE["id"]) -> dict[str, Any]:

@@ -6,7 +6,6 @@ layer is ``FakeBotAPI``, so nothing leaves the process and every call is recorde
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -227,7 +226,10 @@ def test_a_reply_over_4096_characters_is_split_at_paragraphs(start: Start) -> No
     messages = [c for c in sent if c.method == "sendMessage"]
     assert len(messages) >= 3
     plain = [parse_html(c.params["text"]) for c in messages]
-    assert all(utf16(p) <= 4096 and utf16(c.params["text"]) <= 4096 for p, c in zip(plain, messages, strict=True))
+    assert all(
+        utf16(p) <= 4096 and utf16(c.params["text"]) <= 4096
+        for p, c in zip(plain, messages, strict=True)
+    )
     # nothing lost, cut only between paragraphs
     assert "\n\n".join(plain) == "\n\n".join(p.strip() for p in paragraphs)
     assert [bool(c.keyboard) for c in messages] == [False] * (len(messages) - 1) + [True]
@@ -541,3 +543,71 @@ def test_the_command_menu_is_registered_for_private_chats_and_groups(start: Star
         "start", "protocol", "clause", "back", "why", "restart", "cancel", "help",
     ]  # fmt: skip
     assert menus[json.dumps({"type": "all_group_chats"})] == ["clause", "help"]
+
+
+@pytest.mark.parametrize(
+    ("url", "secret", "problem"),
+    [
+        ("http://bot.example/telegram", None, "https://"),
+        ("https://bot.example/telegram", "has spaces in it", "TELEGRAM_WEBHOOK_SECRET"),
+    ],
+)
+def test_webhook_settings_are_checked_before_anything_starts(
+    url: str, secret: str | None, problem: str
+) -> None:
+    settings = Settings(
+        _env_file=None,
+        telegram_bot_token=TOKEN,
+        telegram_webhook_url=url,
+        telegram_webhook_secret=secret,
+        database=":memory:",
+    )
+    with pytest.raises(ValueError, match=problem):
+        serve(settings)
+
+
+def test_a_look_up_in_a_forum_topic_is_answered_in_that_topic(start: Start) -> None:
+    engine = Scripted(Reply("Found it", kind="lookup"))
+    h = start(engine)
+    update = message_update(
+        ALICE, "/clause lgo 17", TEAM, message_thread_id=77, is_topic_message=True
+    )
+
+    calls = h.feed(update)
+
+    assert only(calls, "sendMessage").params["message_thread_id"] == 77
+
+
+def test_a_choice_under_a_full_length_message_just_loses_its_buttons(start: Start) -> None:
+    question = Reply("Q " + "x" * 4090, kind="guidance", options=(Option("Yes", "ans:q:yes"),))
+    h = start(Scripted(question))
+    h.say("hi")
+
+    calls = h.press("Yes")
+
+    assert "editMessageText" not in [c.method for c in calls]
+    edit = only(calls, "editMessageReplyMarkup")
+    assert "reply_markup" not in edit.params
+
+
+def test_a_command_with_its_text_on_the_next_line(start: Start) -> None:
+    engine = Scripted()
+    h = start(engine)
+    h.say("/clause\nFOI requests")
+    assert (engine.inbounds[-1].action, engine.inbounds[-1].text) == ("cmd:lookup", "FOI requests")
+
+
+def test_the_channel_modules_keep_to_their_imports() -> None:
+    """bot.channels never pulls in the SDK; the renderer has none; telegram.py no other SDK."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, bot.channels, bot.channels.telegram_render\n"
+        "assert 'telegram' not in sys.modules, 'the SDK was imported'\n"
+        "import bot.channels.telegram as t\n"
+        "assert not any(m.startswith(('slack', 'slack_bolt')) for m in sys.modules)\n"
+        "assert all(hasattr(t, name) for name in t.__all__)\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    subprocess.run([sys.executable, "-c", script], cwd=root, check=True)
