@@ -29,8 +29,19 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--misses", action="store_true")
     args = parser.parse_args()
-    cases = yaml.safe_load((ROOT / "bench" / "routing_eval.yaml").read_text(encoding="utf-8"))
     engine = open_engine(":memory:")
+    for name, blurb in (
+        ("routing_eval.yaml", "the set the router was tuned on"),
+        ("routing_heldout.yaml", "written blind; its misses were then used to widen the risk words"),
+        ("routing_heldout2.yaml", "held out: written blind, never used for tuning"),
+    ):
+        path = ROOT / "bench" / name
+        if path.exists():
+            print(f"\n=== {name} ({blurb})")
+            report(engine, yaml.safe_load(path.read_text(encoding="utf-8")), args.misses)
+
+
+def report(engine, cases: list[dict], misses: bool) -> None:  # type: ignore[no-untyped-def]
     flows = engine.flows
     cases = [c for c in cases if c["flow"] is None or c["flow"] in flows]
     triggers = [(t, f.id) for f in flows.values() for t in f.triggers]
@@ -79,7 +90,7 @@ def main() -> None:
         for want in labels:
             row = "".join(f"{confusion[(want, got)]:>16}" for got in labels)
             print(f"  {want!s:<{width}}{row}")
-    if args.misses:
+    if misses:
         print("\nmisses:")
         for case in cases:
             got = engine.router.route(case["text"])

@@ -22,7 +22,7 @@ from bot.kb.glossary import Glossary
 from bot.kb.text import STOPWORDS, stem, words
 
 SAFEGUARDING = "safeguarding_concern"
-START = 0.15  # similarity a message needs before a flow is started on its own
+START = 0.22  # similarity a message needs before a flow is started on its own
 LEAD = 1.6  # and how far ahead of the runner-up it must be
 PLAUSIBLE = 0.14  # worth offering as an alternative
 
@@ -59,8 +59,10 @@ class RoutingData:
         small_talk: list[str],
         lookup_openers: list[str],
         case_cues: list[str] = (),  # type: ignore[assignment]
+        not_risk: list[str] = (),  # type: ignore[assignment]
     ) -> None:
         self.risk = _phrases(risk)
+        self.not_risk = [" ".join(words(p)) for p in not_risk]
         self.case_cues = _phrases(list(case_cues))
         self.small_talk = {w for p in small_talk for w in words(p)}
         self.lookup_openers = [" ".join(words(p)) for p in lookup_openers]
@@ -73,6 +75,7 @@ class RoutingData:
             [str(x) for x in raw.get("small_talk", [])],
             [str(x) for x in raw.get("lookup_openers", [])],
             [str(x) for x in raw.get("case_cues", [])],
+            [str(x) for x in raw.get("not_risk", [])],
         )
 
 
@@ -129,7 +132,10 @@ class Router:
         return {t: v / norm for t, v in vector.items()}
 
     def has_risk(self, text: str) -> bool:
-        return _contains([stem(w) for w in words(text)], self.data.risk)
+        plain = " ".join(words(text))
+        for harmless in self.data.not_risk:  # "stay in touch" is not "touching"
+            plain = plain.replace(harmless, " ")
+        return _contains([stem(w) for w in plain.split()], self.data.risk)
 
     def looks_like_lookup(self, text: str) -> bool:
         """A question about what a document says, naming no case in hand."""
