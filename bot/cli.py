@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -35,7 +36,9 @@ def _settings() -> Any:
 def _knowledge(path: Path | None = None) -> Path:
     from bot.paths import knowledge_dir
 
-    return path or _settings().knowledge_dir or knowledge_dir()
+    # read directly: the look-up should not pay for loading every setting at start-up
+    configured = os.environ.get("PROTOCOLBOT_KNOWLEDGE")
+    return path or (Path(configured) if configured else knowledge_dir())
 
 
 def _engine(database: str | None = None) -> Any:
