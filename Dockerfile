@@ -16,8 +16,11 @@ USER bot
 WORKDIR /home/bot
 VOLUME ["/data"]
 
-# The knowledge base and flows must load and validate, or the container is unhealthy.
-HEALTHCHECK --interval=60s --timeout=10s --start-period=20s \
-    CMD protocolbot kb check > /dev/null || exit 1
+# Slack by default (Socket Mode when SLACK_APP_TOKEN is set, else HTTP on 3000): see
+# docs/slack.md. /healthz answers 200 while the app is up (503 while Socket Mode is
+# disconnected). For Telegram run: protocolbot serve telegram
+EXPOSE 3000
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s \
+    CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:3000/healthz', timeout=4)" || exit 1
 
-CMD ["protocolbot", "--help"]
+CMD ["protocolbot", "serve", "slack"]

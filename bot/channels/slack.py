@@ -45,7 +45,10 @@ MAX_BODY = 1 << 20  # Slack payloads are far smaller; refuse anything bigger unr
 
 CHANNEL_NOTE = "I've sent you a direct message so we can continue privately."
 DENIED = "Sorry, protocol-bot is not enabled for you here."
-FAILED = "Sorry, something went wrong on my side. Nothing you told me was lost: please try again."
+FAILED = (
+    "Sorry, something went wrong on my side and that message was not processed. "
+    "Your earlier answers are kept: please try again."
+)
 
 
 class _Engine(Protocol):
@@ -122,7 +125,11 @@ def build_app(
     from slack_sdk import WebClient
 
     if client is None:
+        from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+
         client = WebClient(token=settings.slack_bot_token, base_url=_api_url(settings))
+        # replies are posted after the ack, so waiting out a 429's Retry-After costs nothing
+        client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=2))
     try:
         app = App(
             name="protocolbot",

@@ -49,6 +49,7 @@ CHANNEL = "C0PUBLIC"
 class Call:
     method: str
     args: dict[str, Any]
+    checked: bool = False  # its payload has been validated
 
 
 class FakeSlackApi:
@@ -82,7 +83,9 @@ class FakeSlackApi:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
 
     def close(self) -> None:
@@ -348,7 +351,9 @@ def home_click(button: dict[str, Any], block_id: str, user: str = USER) -> dict[
     }
 
 
-def view_submission(view: dict[str, Any], values: dict[str, str], user: str = USER) -> dict[str, Any]:
+def view_submission(
+    view: dict[str, Any], values: dict[str, str], user: str = USER
+) -> dict[str, Any]:
     state = {
         block_id: {"value": {"type": "plain_text_input", "value": value}}
         for block_id, value in values.items()
@@ -445,7 +450,9 @@ class SlackHarness:
         self.engine = open_engine(str(self.database))
         self.client = WebClient(token="xoxb-test-token", base_url=self.fake.url)
         self.executor = QueueExecutor()
-        self.app = build_app(self.config, self.engine, client=self.client, listener_executor=self.executor)
+        self.app = build_app(
+            self.config, self.engine, client=self.client, listener_executor=self.executor
+        )
 
     def restart(self) -> None:
         self.engine.store.close()
@@ -476,13 +483,19 @@ class SlackHarness:
         headers = {
             "content-type": content_type,
             "x-slack-request-timestamp": ts,
-            "x-slack-signature": SignatureVerifier(secret).generate_signature(timestamp=ts, body=body),
+            "x-slack-signature": SignatureVerifier(secret).generate_signature(
+                timestamp=ts, body=body
+            ),
         }
         if retry is not None:
-            headers.update({"x-slack-retry-num": str(retry), "x-slack-retry-reason": "http_timeout"})
+            headers.update(
+                {"x-slack-retry-num": str(retry), "x-slack-retry-reason": "http_timeout"}
+            )
         return self.app.dispatch(BoltRequest(body=body, headers=headers))
 
-    def send_event(self, event: dict[str, Any], *, event_id: str | None = None, **kw: Any) -> BoltResponse:
+    def send_event(
+        self, event: dict[str, Any], *, event_id: str | None = None, **kw: Any
+    ) -> BoltResponse:
         body = json.dumps(event_callback(event, event_id))
         return self.signed(body, "application/json", **kw)
 
@@ -497,7 +510,9 @@ class SlackHarness:
         body = urlencode({"payload": json.dumps(payload)})
         return self.signed(body, "application/x-www-form-urlencoded", **kw)
 
-    def socket(self, payload: dict[str, Any], kind: str, retry: int | None = None) -> SocketModeResponse:
+    def socket(
+        self, payload: dict[str, Any], kind: str, retry: int | None = None
+    ) -> SocketModeResponse:
         """The same payload through bolt's Socket Mode path; returns what would go back."""
         envelope = {"type": kind, "envelope_id": _next("env-"), "payload": payload}
         if retry is not None:
@@ -517,9 +532,17 @@ class SlackHarness:
         return sent[0]
 
     def drain(self) -> int:
+        """Run the work queued after the acks; then check every payload sent since last time."""
         done = self.executor.drain()
         errors, self.errors.records = self.errors.records, []
         assert not errors, [r.getMessage() for r in errors]
+        for call in [c for c in self.fake.calls if not c.checked]:
+            call.checked = True
+            if call.method.startswith("views."):
+                check_view(call.args["view"])
+            elif "blocks" in call.args:
+                check_blocks(call.args["blocks"])
+                assert len(call.args["text"]) <= 300  # the notification text stays short
         return done
 
     # --- acting as the user --------------------------------------------------------------
@@ -533,7 +556,9 @@ class SlackHarness:
             values = [b["value"] for b, _ in buttons(call.args.get("blocks", []))]
             if with_value is None or any(v.startswith(with_value) for v in values):
                 message = {"type": "message", "user": BOT_USER, "bot_id": BOT_ID}
-                message.update(ts=self._ts_of(call), text=call.args["text"], blocks=call.args["blocks"])
+                message.update(
+                    ts=self._ts_of(call), text=call.args["text"], blocks=call.args["blocks"]
+                )
                 return message
         raise AssertionError(f"no message in {channel} with a button {with_value!r}")
 
@@ -546,7 +571,9 @@ class SlackHarness:
         message = self.last_message(channel, value)
         for button, block_id in buttons(message["blocks"]):
             if button["value"].startswith(value):
-                response = self.send_interaction(block_actions(message, channel, button, block_id, user))
+                response = self.send_interaction(
+                    block_actions(message, channel, button, block_id, user)
+                )
                 assert response.status == 200
                 self.drain()
                 return response

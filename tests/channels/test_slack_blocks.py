@@ -19,7 +19,9 @@ INJECTION = "<!channel> ask <@U123> & <#C999|general> about <https://evil.exampl
 
 def _citation(n: int = 1, text: str = "The council investigates.") -> Citation:
     note = CurrencyNote(text="Renamed LGSCO in 2017 <b>", source="lgo.org.uk", verified=False)
-    return Citation(f"lgo-2016/para-{n}", f"LGO protocol (2016), para {n}", text, "historical", (note,))
+    return Citation(
+        f"lgo-2016/para-{n}", f"LGO protocol (2016), para {n}", text, "historical", (note,)
+    )
 
 
 def test_escape_leaves_nothing_slack_would_parse() -> None:
@@ -93,13 +95,27 @@ def test_a_long_reply_is_split_within_the_limits() -> None:
 
 def test_a_long_draft_is_copyable_code_blocks_and_flagged_for_a_file() -> None:
     body = "\n".join(f"Line {n}: the child said <it hurts> & cried." for n in range(400))
-    draft = Draft("Referral to children's services", body, "referral.txt",
-                  (DraftField("concern", "The concern", "it hurts", multiline=True),))
-    reply = Reply("Here is the draft.", kind="draft", draft=draft, options=(Option("Edit the answers", "draft:edit"),),
-                  meta={"draft_sha": "abc123"})
+    draft = Draft(
+        "Referral to children's services",
+        body,
+        "referral.txt",
+        (DraftField("concern", "The concern", "it hurts", multiline=True),),
+    )
+    reply = Reply(
+        "Here is the draft.",
+        kind="draft",
+        draft=draft,
+        options=(Option("Edit the answers", "draft:edit"),),
+        meta={"draft_sha": "abc123"},
+    )
     messages = kit.render_reply(reply)
     assert kit.long_draft(draft)
-    code = [b["text"]["text"] for m in messages for b in m.blocks if b["type"] == "section" and "```" in b["text"]["text"]]
+    code = [
+        b["text"]["text"]
+        for m in messages
+        for b in m.blocks
+        if b["type"] == "section" and "```" in b["text"]["text"]
+    ]
     assert len(code) > 1 and all(c.startswith("```\n") and c.endswith("\n```") for c in code)
     for message in messages:
         check_blocks(message.blocks)
@@ -107,12 +123,17 @@ def test_a_long_draft_is_copyable_code_blocks_and_flagged_for_a_file() -> None:
         "type": "header",
         "text": {"type": "plain_text", "text": "Referral to children's services", "emoji": True},
     }
-    values = [e["value"] for b in messages[-1].blocks if b["type"] == "actions" for e in b["elements"]]
+    values = [
+        e["value"] for b in messages[-1].blocks if b["type"] == "actions" for e in b["elements"]
+    ]
     assert values == ["draft:edit", "form:abc123"]
 
 
 def test_many_options_use_several_action_blocks() -> None:
-    options = tuple(Option(f"Council number {n} with a name far too long to fit on a button", f"ans:la:{n}") for n in range(60))
+    options = tuple(
+        Option(f"Council number {n} with a name far too long to fit on a button", f"ans:la:{n}")
+        for n in range(60)
+    )
     [message] = kit.render_reply(Reply("Which council?", kind="question", options=options))
     check_blocks(message.blocks)
     actions = [b for b in message.blocks if b["type"] == "actions"]
@@ -134,15 +155,24 @@ def test_draft_form_is_prefilled_and_reads_back() -> None:
     assert "initial_value" not in inputs["notes"] and "essay" not in inputs
     assert "Too long" in mrkdwn_of(view["blocks"])
     assert json.loads(view["private_metadata"]) == {"dm": "D1", "team": "T1"}
-    state = {"values": {"child_name": {"value": {"type": "plain_text_input", "value": "B"}},
-                        "notes": {"value": {"type": "plain_text_input", "value": None}}}}
+    state = {
+        "values": {
+            "child_name": {"value": {"type": "plain_text_input", "value": "B"}},
+            "notes": {"value": {"type": "plain_text_input", "value": None}},
+        }
+    }
     assert kit.read_edits({"state": state}) == {"child_name": "B", "notes": ""}
 
 
 def test_clause_modal_and_frozen_message() -> None:
     check_view(kit.clause_modal(_citation(text="word " * 2000)))
     [message] = kit.render_reply(
-        Reply("Q?", options=(Option("Yes", "ans:q:yes"),), navigation=NAVIGATION, citations=(_citation(),))
+        Reply(
+            "Q?",
+            options=(Option("Yes", "ans:q:yes"),),
+            navigation=NAVIGATION,
+            citations=(_citation(),),
+        )
     )
     frozen = kit.frozen_blocks(message.blocks, "Yes <!here>")
     check_blocks(frozen)
@@ -153,7 +183,12 @@ def test_clause_modal_and_frozen_message() -> None:
 
 def test_home_view_lists_flows_and_documents() -> None:
     class Flow:
-        id, title, description, triggers = "lgo_complaint", "A complaint", "To the <LGO>", ("ombudsman",)
+        id, title, description, triggers = (
+            "lgo_complaint",
+            "A complaint",
+            "To the <LGO>",
+            ("ombudsman",),
+        )
 
     class Document:
         title, cite_as, in_force = "LGO protocol", "LGO (2016)", dt.date(2016, 3, 1)
