@@ -32,9 +32,15 @@ def main() -> None:
     engine = open_engine(":memory:")
     for name, blurb in (
         ("routing_eval.yaml", "the set the router was tuned on"),
-        ("routing_heldout.yaml", "written blind; its misses were then used to widen the risk words"),
-        ("routing_heldout2.yaml", "written blind; first run 0.744 accuracy, 0.767 safeguarding "
-         "recall; its misses then led to the risk words being rewritten by category"),
+        (
+            "routing_heldout.yaml",
+            "written blind; its misses were then used to widen the risk words",
+        ),
+        (
+            "routing_heldout2.yaml",
+            "written blind; first run 0.744 accuracy, 0.767 safeguarding "
+            "recall; its misses then led to the risk words being rewritten by category",
+        ),
         ("routing_heldout3.yaml", "held out: written blind, never used for tuning"),
     ):
         path = ROOT / "bench" / name

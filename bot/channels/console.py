@@ -97,8 +97,7 @@ def run_lines(
                 out.write(plain_text(reply) + "\n")
                 if saved:
                     out.write(saved + "\n")
-        if any(r.options for r in replies):
-            last = replies
+        last = replies  # a number picks from what is on screen now, nothing older
         out.flush()
 
 
@@ -128,8 +127,7 @@ def run_interactive(engine: Engine, save: Callable[[Reply], str | None]) -> None
             continue
         replies = engine.handle(to_inbound(text, last, who))
         _show(console, replies, escape, Panel, save)
-        if any(r.options for r in replies):
-            last = replies
+        last = replies
 
 
 def _show(console: Any, replies: list[Reply], escape: Any, panel: Any, save: Any) -> None:

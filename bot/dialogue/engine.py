@@ -95,7 +95,8 @@ class Engine:
                 )
             ]
         try:
-            if turn.session.mode == "idle" and not turn.session.flow:
+            idle = turn.session.mode == "idle" and not turn.session.flow
+            if idle and not turn.session.pending_text:
                 self.store.delete(key)  # nothing worth keeping: no answers linger
             else:
                 self.store.save(turn.session)
@@ -119,6 +120,14 @@ class Engine:
     def menu_options(self) -> tuple[Option, ...]:
         options = [Option(f.title, f"flow:{f.id}") for f in self.flows.values()]
         return (*options, Option("Look up a clause", "cmd:lookup"))
+
+
+def _shown(step: Step, value: str) -> str:
+    """An answer as the user saw it: the option's label, or what they typed."""
+    for choice in step.choices():
+        if choice.value == value:
+            return choice.label
+    return value or "not known"
 
 
 class _Turn:
@@ -269,7 +278,7 @@ class _Turn:
         s.mode, s.retries, s.confirmed, s.editing = "asking", 0, False, False
         note = "Going back."
         if previous is not None and not self.step.personal:
-            note += f" You answered: {previous or 'skipped'}."
+            note += f" You answered: {_shown(self.step, previous)}."
         elif previous is not None:
             note += " Your previous answer has been cleared; please answer again."
         self.ask(self.step, note=note)
@@ -309,7 +318,7 @@ class _Turn:
             self.menu("Hello. I help you follow the inter-agency protocols. What has happened?")
             return
         if route.lookup:
-            self.lookup(text)
+            self.lookup(text, from_free_text=True)
             return
         if route.flow:
             others = [self.engine.flows[f].title for f in route.offer if f != route.flow]
@@ -348,7 +357,7 @@ class _Turn:
                 return
         self.free_text(text)
 
-    def lookup(self, query: str) -> None:
+    def lookup(self, query: str, *, from_free_text: bool = False) -> None:
         s = self.session
         nav = NAVIGATION if s.flow else ()
         if not query.strip():
@@ -363,6 +372,12 @@ class _Turn:
             result = self.engine.index.search(query, k=3)
         except QueryError as exc:
             self.say(f"I can't look that up: {exc}.", kind="error", navigation=nav)
+            return
+        if not result.useful and from_free_text:
+            self.menu(
+                "I couldn't match that to a protocol or a clause. Choose a protocol, or "
+                "type ? and your question to search the documents:"
+            )
             return
         if not result.useful:
             self.say(
@@ -461,7 +476,7 @@ class _Turn:
                 s.flow, s.step = target.id, target.start
             else:  # draft
                 if not s.confirmed:
-                    s.mode = "summary"
+                    s.mode, s.editing = "summary", False
                     self.show_summary()
                     return
                 self.render_draft(step)
@@ -484,15 +499,22 @@ class _Turn:
             self.say(f"That's “{finished.title}” done. Back to “{self.flow.title}”.", kind="notice")
             return True
         s.mode, s.step = "done", END
-        self.say(
-            f"That's the end of “{finished.title}”. Check, copy and send the drafts yourself. "
-            "You can still change an answer and re-draft; type cancel to delete your answers "
-            "now (they are deleted anyway after a period of inactivity).",
-            kind="notice",
-            flow=finished.id,
-            step=END,
-            options=(Option("Change an answer", "draft:edit"), *self.engine.menu_options()),
-        )
+        drafted = any(k.startswith(f"{finished.id}/draft:") for k in s.seen_says)
+        if drafted:
+            text = (
+                f"That's the end of “{finished.title}”. Check, copy and send the drafts "
+                "yourself. You can still change an answer and re-draft; type cancel to delete "
+                "your answers now (they are deleted anyway after a period of inactivity)."
+            )
+            options = (Option("Change an answer", "draft:edit"), *self.engine.menu_options())
+        else:
+            text = (
+                f"That's the end of “{finished.title}”; nothing needs drafting on this path. "
+                "Type cancel to delete your answers now (they are deleted anyway after a "
+                "period of inactivity)."
+            )
+            options = self.engine.menu_options()
+        self.say(text, kind="notice", flow=finished.id, step=END, options=options)
         return False
 
     def ask(self, step: Step, note: str = "") -> None:
@@ -501,7 +523,7 @@ class _Turn:
         if step.cite:
             s.last_cites = list(step.cite)
         question = self.text_of(step.ask or "")
-        if step.optional and step.type in {"text", "date"}:
+        if step.optional and step.type in {"text", "date"} and "skip" not in question.lower():
             question += " (type skip if not known)"
         text = f"{note}\n{question}" if note else question
         options = tuple(Option(c.label, f"ans:{step.id}:{c.value}") for c in step.choices())
@@ -544,7 +566,8 @@ class _Turn:
                     navigation=NAVIGATION,
                 )
                 return
-            self.ask(step, note=step.reask or checked.problem)
+            note = checked.problem if step.type != "text" else (step.reask or checked.problem)
+            self.ask(step, note=note)
             return
         s.retries = 0
         answers = s.flow_answers()
@@ -552,8 +575,7 @@ class _Turn:
         s.history.append(Mark(self.flow.id, step.id, list(s.stack)))
         s.confirmed = False
         s.mode = "running"
-        if s.editing:
-            s.editing = False
+        if s.editing:  # replay from the start; stays on until the summary comes round again
             self.drop_unreachable()
             s.step = self.flow.start
             self.advance(fast_forward=True)
@@ -562,19 +584,25 @@ class _Turn:
         self.advance()
 
     def drop_unreachable(self) -> None:
-        """After an edit, forget answers to questions the new answers no longer lead to."""
+        """After an edit, forget answers to questions the new answers no longer lead to.
+
+        From a question not answered yet every branch is still possible, so answers along
+        any of them are kept; the replay then asks only what is missing.
+        """
         s = self.session
         answers = s.flow_answers()
         on_path: set[str] = set()
-        step_id = self.flow.start
-        for _ in range(MAX_STEPS_PER_TURN):
-            if step_id == END:
-                break
+        todo = [self.flow.start]
+        while todo:
+            step_id = todo.pop()
+            if step_id == END or step_id in on_path:
+                continue
             step = self.flow.step(step_id)
             on_path.add(step.id)
-            if step.ask and step.id not in answers:
-                break
-            step_id = step.next_step(answers)
+            if step.link:
+                continue
+            undecided = step.ask is not None and step.id not in answers
+            todo.extend(step.targets() if undecided else [step.next_step(answers)])
         for key in [k for k in answers if k not in on_path]:
             del answers[key]
         s.history = [m for m in s.history if m.flow != s.flow or m.step in answers]
@@ -588,7 +616,7 @@ class _Turn:
         lines = [note] if note else []
         lines.append("Before I draft anything, please check your answers:")
         for step, value in self.answered():
-            lines.append(f"• {step.answer_label}: {value or 'not known'}")
+            lines.append(f"• {step.answer_label}: {_shown(step, value)}")
         self.say(
             "\n".join(lines),
             kind="summary",

@@ -79,7 +79,9 @@ class RoutingData:
         )
 
 
-_DOCUMENT_WORDS = frozenset(["mou", "memorandum", "protocol", "agreement", "paragraph", "para", "clause", "annex"])
+_DOCUMENT_WORDS = frozenset(
+    ["mou", "memorandum", "protocol", "agreement", "paragraph", "para", "clause", "annex"]
+)
 
 
 def _contains(stemmed: list[str], phrases: list[tuple[str, ...]]) -> bool:
@@ -169,4 +171,4 @@ class Router:
             return Route(SAFEGUARDING, max(scores[SAFEGUARDING], START), offer, True, scores=scores)
         if best >= START and (runner < PLAUSIBLE or best >= LEAD * runner):
             return Route(top, best, plausible[:3], scores=scores)
-        return Route(None, best, plausible[:3], small_talk=not plausible, scores=scores)
+        return Route(None, best, plausible[:3], scores=scores)

@@ -85,7 +85,11 @@ def _index_matches(root: Path, parsed: list[ParsedDocument], report: CheckReport
                 "`protocolbot kb build`)"
             )
     fresh = {c.id: c.text for p in parsed for c in p.clauses}
-    old = {row["id"]: row["text"] for row in stored.get("clauses", [])}
+    old: dict[str, str] = {}
+    for row in stored.get("clauses", []):
+        if row["id"] in old:
+            report.errors.append(f"{row['id']}: clause id used twice in {INDEX_FILE}")
+        old[row["id"]] = row["text"]
     for gone in sorted(old.keys() - fresh.keys()):
         report.errors.append(
             f"{gone}: in the index but no longer parsed (clause ids must be stable)"
@@ -125,8 +129,8 @@ def check_knowledge(
         report.errors.append(str(exc))
         return report
     listed = {p.document.file for p in parsed}
-    for path in sorted((root / "sources").glob("*.txt")):
-        if path.name not in listed:
+    for path in sorted((root / "sources").glob("*")):
+        if path.is_file() and not path.name.startswith(".") and path.name not in listed:
             report.errors.append(f"{path.name}: source has no entry in documents.yaml")
     seen: dict[str, str] = {}
     for p in parsed:

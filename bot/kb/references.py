@@ -17,11 +17,35 @@ _PARA = re.compile(
     re.IGNORECASE,
 )
 _BARE = re.compile(r"(?:\bannex\s*(?P<annex>\d+|[a-z])?\s+)?\b(?P<num>\d{1,3}(?:\.\d{1,3})?)\b")
+# a number right after these words cites legislation ("section 47", "Part 6", "Article 8"), not a paragraph
+_LEGISLATION = re.compile(
+    r"\b(?:sections?|ss?\.?|parts?|articles?|art\.?|regulations?|regs?\.?|schedules?|sch\.?|chapters?)\s*$"
+)
 
 
 # words in document names that only say which document is meant
 _NAMING_ONLY = frozenset(
-    ["mou", "memorandum", "protocol", "agreement", "moU", "isp", "cqc", "lgo", "lgsco", "csci", "cc", "occ", "la", "las", "2007", "2011", "2014", "2016", "2023"]
+    [
+        "mou",
+        "memorandum",
+        "protocol",
+        "agreement",
+        "moU",
+        "isp",
+        "cqc",
+        "lgo",
+        "lgsco",
+        "csci",
+        "cc",
+        "occ",
+        "la",
+        "las",
+        "2007",
+        "2011",
+        "2014",
+        "2016",
+        "2023",
+    ]
 )
 
 
@@ -72,7 +96,12 @@ class ReferenceParser:
         bare: list[re.Match[str]] = []
         if not marked and named and len(words(query)) <= 6:
             # "lgo 17", "cqc annex 1 4": a short query naming a document and a number
-            bare = [m for m in _BARE.finditer(text) if not re.match(r"(19|20)\d\d$", m["num"])]
+            bare = [
+                m
+                for m in _BARE.finditer(text)
+                if not re.match(r"(19|20)\d\d$", m["num"])
+                and not _LEGISLATION.search(text[: m.start()])
+            ]
             if len(bare) > 1:
                 # "annex 1 4": the annex number is not the paragraph
                 bare = bare[-1:] if re.search(r"\bannex\b", text) else bare

@@ -99,6 +99,5 @@ def test_scenario(scenario: dict[str, Any], make_engine: Callable[..., Engine], 
         else:
             typed = str(turn["user"])
         replies = engine.handle(to_inbound(typed, last, who))
-        if any(r.options for r in replies):
-            last = replies
+        last = replies
         _check(turn.get("expect", {}), replies, where)
