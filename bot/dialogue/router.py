@@ -60,7 +60,9 @@ class RoutingData:
         lookup_openers: list[str],
         case_cues: list[str] = (),  # type: ignore[assignment]
         not_risk: list[str] = (),  # type: ignore[assignment]
+        children: list[str] = (),  # type: ignore[assignment]
     ) -> None:
+        self.children = _phrases(list(children))
         self.risk = _phrases(risk)
         self.not_risk = [" ".join(words(p)) for p in not_risk]
         self.case_cues = _phrases(list(case_cues))
@@ -76,6 +78,7 @@ class RoutingData:
             [str(x) for x in raw.get("lookup_openers", [])],
             [str(x) for x in raw.get("case_cues", [])],
             [str(x) for x in raw.get("not_risk", [])],
+            [str(x) for x in raw.get("children", [])],
         )
 
 
@@ -149,6 +152,7 @@ class Router:
 
     def route(self, text: str) -> Route:
         surface = words(text)
+        stemmed = [stem(w) for w in surface]
         risk = self.has_risk(text)
         content = [w for w in surface if w not in STOPWORDS and w not in self.data.small_talk]
         if not content and not risk:
@@ -171,4 +175,8 @@ class Router:
             return Route(SAFEGUARDING, max(scores[SAFEGUARDING], START), offer, True, scores=scores)
         if best >= START and (runner < PLAUSIBLE or best >= LEAD * runner):
             return Route(top, best, plausible[:3], scores=scores)
-        return Route(None, best, plausible[:3], scores=scores)
+        offer = plausible[:3]
+        if SAFEGUARDING in self.flows and _contains(stemmed, self.data.children):
+            # unsure, and about a child: ask about a possible risk first
+            offer = (SAFEGUARDING, *[f for f in plausible if f != SAFEGUARDING])[:3]
+        return Route(None, best, offer, scores=scores)
