@@ -30,7 +30,7 @@ from rapidfuzz import fuzz
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.kb import ClauseIndex, Glossary, KnowledgeBase  # noqa: E402
+from bot.kb import ClauseIndex, Glossary, KnowledgeBase, load_topics  # noqa: E402
 from bot.kb.model import Clause  # noqa: E402
 
 Ranker = Callable[[str], list[str]]
@@ -92,7 +92,8 @@ def main() -> None:
     start = time.perf_counter()
     kb = KnowledgeBase.load(knowledge)
     glossary = Glossary.load(knowledge / "glossary.yaml")
-    index = ClauseIndex(kb, glossary)
+    topics = load_topics(knowledge)
+    index = ClauseIndex(kb, glossary, topics)
     build_ms = (time.perf_counter() - start) * 1000
     ids = list(kb.clauses)
     corpus = [tokens(c.heading + " " + c.text) for c in kb.clauses.values()]
@@ -148,7 +149,7 @@ def main() -> None:
     )
     big = synthetic(kb, 10_000)
     start = time.perf_counter()
-    big_index = ClauseIndex(big, glossary)
+    big_index = ClauseIndex(big, glossary, topics)
     big_build = (time.perf_counter() - start) * 1000
     p50, p99 = latency(big_index, queries, rounds=2)
     print(
