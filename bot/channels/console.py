@@ -48,7 +48,7 @@ def to_inbound(text: str, last: list[Reply], who: Conversation) -> Inbound:
 def plain_text(reply: Reply) -> str:
     lines = [reply.text]
     if reply.citations and reply.kind not in {"why", "lookup"}:
-        lines.append("  [" + "; ".join(f"{c.citation}" for c in reply.citations) + "]")
+        lines.append("  [" + "; ".join(c.short or c.citation for c in reply.citations) + "]")
     for number, option in enumerate(reply.options, start=1):
         lines.append(f"  {number}. {option.label}")
     if reply.draft:
@@ -136,7 +136,7 @@ def _show(console: Any, replies: list[Reply], escape: Any, panel: Any, save: Any
         style = "red" if reply.kind == "error" else "green"
         console.print(f"[{style}]bot>[/{style}] {escape(reply.text)}")
         if reply.citations and reply.kind not in {"why", "lookup"}:
-            cites = "; ".join(f"{c.citation}" for c in reply.citations)
+            cites = "; ".join(c.short or c.citation for c in reply.citations)
             console.print(f"  [dim]{escape(cites)} - type why for the full text[/dim]")
         for option in reply.options:
             number += 1

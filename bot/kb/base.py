@@ -75,6 +75,7 @@ class KnowledgeBase:
             text=clause.text,
             status=document.status,
             notes=tuple(document.notes_for(clause.id)),
+            short=f"{document.short_name or document.cite_as} {clause.label}",
         )
 
 

@@ -59,9 +59,9 @@ class Document(BaseModel):
     id: str
     file: str
     title: str
-    cite_as: (
-        str  # the name used in citations, e.g. "Ofsted-LGO information sharing protocol (2016)"
-    )
+    # the name used in citations, e.g. "Ofsted-LGO information sharing protocol (2016)"
+    cite_as: str
+    short_name: str = ""  # for compact citation lines, e.g. "LGO protocol (2016)"
     parties: tuple[str, ...]
     in_force: dt.date
     review: str
@@ -123,3 +123,4 @@ class Citation:
     text: str
     status: Status
     notes: tuple[CurrencyNote, ...] = ()
+    short: str = ""  # compact form for a line of citations, e.g. "LGO protocol (2016) para 17"

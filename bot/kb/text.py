@@ -7,7 +7,8 @@ from functools import lru_cache
 
 import snowballstemmer
 
-_WORD = re.compile(r"[a-z0-9]+(?:[.\-][a-z0-9]+)*")
+# "5.3" and "cqc-2011" stay whole; "first-tier" and "occ-ofsted" are two words
+_WORD = re.compile(r"[a-z0-9]+(?:\.[0-9]+)*(?:-[0-9]+)?")
 _QUOTES = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"'})
 _STEMMER = snowballstemmer.stemmer("english")
 
