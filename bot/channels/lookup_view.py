@@ -29,7 +29,7 @@ def show_result(index: Any, result: Any) -> None:
         console.print(f"[dim](read “{escape(word)}” as “{escape(fixed)}”)[/dim]")
     if not result.useful:
         console.print(
-            "Nothing in the five documents answers that. Try other words "
+            f"Nothing in the {len(index.kb.documents)} documents answers that. Try other words "
             "(e.g. 'ombudsman decisions', 'FOI requests CQC'), a reference such as "
             "'lgo 17' or 'cqc-2011/20', or limit to one document with --doc."
         )

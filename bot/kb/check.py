@@ -119,6 +119,19 @@ def _notes_target_clauses(parsed: list[ParsedDocument], report: CheckReport) -> 
                     )
 
 
+def _topics_name_clauses(root: Path, parsed: list[ParsedDocument], report: CheckReport) -> None:
+    from bot.kb.search import load_topics
+
+    ids = {c.id for p in parsed for c in p.clauses}
+    try:
+        topics = load_topics(root)
+    except KnowledgeError as exc:
+        report.errors.append(str(exc))
+        return
+    for clause_id in sorted(set(topics) - ids):
+        report.errors.append(f"clause_topics.yaml: phrases for unknown clause {clause_id!r}")
+
+
 def check_knowledge(
     root: Path, extras: Iterable[Extra] = (), *, against_index: bool = True
 ) -> CheckReport:
@@ -146,6 +159,7 @@ def check_knowledge(
         report.skipped.extend(p.skipped)
         report.counts[p.document.id] = len(p.clauses)
     _notes_target_clauses(parsed, report)
+    _topics_name_clauses(root, parsed, report)
     if against_index:
         _index_matches(root, parsed, report)
     for extra in extras:
