@@ -10,6 +10,7 @@ messages wrongly started as a flow, and the confusion matrix.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections import Counter
 from pathlib import Path
@@ -29,7 +30,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--misses", action="store_true")
     args = parser.parse_args()
-    engine = open_engine(":memory:")
+    flows = os.environ.get("PROTOCOLBOT_FLOWS")  # try another set of flows
+    engine = open_engine(":memory:", flows=Path(flows) if flows else None)
     for name, blurb in (
         ("routing_eval.yaml", "the set the router was tuned on"),
         (
