@@ -29,6 +29,15 @@ __all__ = [
 
 @lru_cache(maxsize=4)
 def open_index(root: Path) -> ClauseIndex:
-    """The knowledge base at ``root`` with its look-up index, built once per process."""
-    kb = KnowledgeBase.load(root)
-    return ClauseIndex(kb, Glossary.load(root / "glossary.yaml"), load_topics(root))
+    """The knowledge base at ``root`` with its look-up index, built once per process.
+
+    The built index is also cached on disk (keyed by the knowledge files' bytes), so a
+    one-off `protocolbot lookup` answers without rebuilding it.
+    """
+    from bot.kb.cache import cached
+
+    def build() -> ClauseIndex:
+        kb = KnowledgeBase.load(root)
+        return ClauseIndex(kb, Glossary.load(root / "glossary.yaml"), load_topics(root))
+
+    return cached(root, build)

@@ -106,6 +106,16 @@ class ClauseIndex:
         self._by_id = {c.id: i for i, c in enumerate(self.clauses)}
         self._correct = lru_cache(maxsize=4096)(self._correct_uncached)
 
+    # --- pickling (the on-disk cache): the typo memo is rebuilt, not stored ------------
+    def __getstate__(self) -> dict[str, object]:
+        state = dict(self.__dict__)
+        del state["_correct"]
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._correct = lru_cache(maxsize=4096)(self._correct_uncached)
+
     # --- query analysis ----------------------------------------------------------------
     def _correct_uncached(self, word: str) -> str | None:
         match = process.extractOne(

@@ -1,0 +1,56 @@
+"""An on-disk cache of the built look-up index, so the command line starts fast.
+
+The key is a hash of every knowledge file the index is built from and of the code version,
+so an edited glossary or a rebuilt clause index is never served stale. A cache that cannot
+be read or written is ignored: the index is simply built.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+import bot
+
+T = TypeVar("T")
+INPUTS = ("documents.yaml", "clauses.json", "glossary.yaml", "clause_topics.yaml")
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "protocolbot"
+
+
+def _key(root: Path) -> str:
+    digest = hashlib.sha256(bot.__version__.encode())
+    for module in ("search.py", "glossary.py", "text.py", "model.py"):
+        digest.update((Path(__file__).parent / module).read_bytes())
+    for name in INPUTS:
+        path = root / name
+        digest.update(name.encode() + (path.read_bytes() if path.exists() else b"-"))
+    return digest.hexdigest()[:32]
+
+
+def cached(root: Path, build: Callable[[], T]) -> T:
+    if os.environ.get("PROTOCOLBOT_NO_CACHE"):
+        return build()
+    try:
+        path = cache_dir() / f"index-{_key(root)}.pickle"
+        with path.open("rb") as stored:
+            return pickle.load(stored)  # type: ignore[no-any-return]
+    except (OSError, pickle.PickleError, EOFError, AttributeError, ImportError):
+        pass
+    value = build()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("wb", dir=path.parent, delete=False) as handle:
+            pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(handle.name, path)
+    except (OSError, pickle.PickleError, NameError):
+        pass
+    return value
