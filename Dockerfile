@@ -1,5 +1,6 @@
 # protocol-bot: the bot with both chat platforms. Configure it with environment variables
-# (see README.md); sessions live in /data unless PROTOCOLBOT_DATABASE says otherwise.
+# (see README.md); sessions live in /data unless PROTOCOLBOT_DATABASE says otherwise
+# (a postgresql:// URL lets several containers share them).
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
@@ -10,7 +11,7 @@ COPY pyproject.toml README.md ./
 COPY bot ./bot
 COPY knowledge ./knowledge
 COPY flows ./flows
-RUN pip install ".[slack,telegram]" && useradd --create-home --uid 10001 bot \
+RUN pip install ".[slack,telegram,postgres]" && useradd --create-home --uid 10001 bot \
     && mkdir -p /data && chown bot /data && rm -rf /app/bot /app/knowledge /app/flows
 USER bot
 WORKDIR /home/bot

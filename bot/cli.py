@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,8 +19,10 @@ app = typer.Typer(
 )
 kb_app = typer.Typer(help="Check and rebuild the clause knowledge base.", no_args_is_help=True)
 serve_app = typer.Typer(help="Run the bot on a chat platform.", no_args_is_help=True)
+audit_app = typer.Typer(help="The audit trail of guidance given.", no_args_is_help=True)
 app.add_typer(kb_app, name="kb")
 app.add_typer(serve_app, name="serve")
+app.add_typer(audit_app, name="audit")
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
@@ -27,10 +30,35 @@ def fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
+def _check_out(out: Path, option: str = "--out") -> None:
+    """A file path we can write to, or a clear error (never a traceback)."""
+    if "\x00" in str(out):
+        raise fail(f"{option}: the path contains a NUL character")
+    try:
+        if out.is_dir():
+            raise fail(f"{option} {out}: that is a folder; give a file name")
+        if not out.parent.is_dir():
+            raise fail(f"{option} {out}: the folder {out.parent} does not exist")
+        if not os.access(out.parent, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
+            raise fail(f"{option} {out}: permission denied")
+    except OSError as exc:  # e.g. a name longer than the file system allows
+        name = str(out) if len(str(out)) <= 80 else str(out)[:77] + "..."
+        raise fail(f"{option} {name}: {exc.strerror or exc}") from exc
+
+
 def _settings() -> Any:
+    from pydantic import ValidationError
+
     from bot.config import Settings
 
-    return Settings()
+    try:
+        return Settings()
+    except ValidationError as exc:  # the message only: an input may be a secret
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}"
+            for error in exc.errors()
+        )
+        raise fail(f"bad setting: {problems}") from None
 
 
 def _knowledge(path: Path | None = None) -> Path:
@@ -42,7 +70,7 @@ def _knowledge(path: Path | None = None) -> Path:
 
 
 def _engine(database: str | None = None) -> Any:
-    from bot.dialogue import FlowError, open_engine
+    from bot.dialogue import FlowError, StoreError, open_engine
     from bot.kb import KnowledgeError
 
     settings = _settings()
@@ -54,7 +82,7 @@ def _engine(database: str | None = None) -> Any:
             flows=settings.flows_dir,
             contacts=settings.contacts_file,
         )
-    except (FlowError, KnowledgeError) as exc:
+    except (FlowError, KnowledgeError, StoreError) as exc:
         raise fail(str(exc)) from exc
 
 
@@ -96,11 +124,14 @@ def lookup(
         index = open_index(_knowledge())
     except KnowledgeError as exc:
         raise fail(str(exc)) from exc
+    if doc is not None and doc not in index.kb.documents:
+        raise fail(
+            f"unknown document {doc!r}; choose one of: {', '.join(sorted(index.kb.documents))}"
+        )
     if query == "-":
         for line in sys.stdin:
+            # a blank line still gets its own (error) line, so output line N answers input line N
             line = line.strip()
-            if not line:
-                continue
             try:
                 result = index.search(line, k=k, document=doc)
                 rows = [_hit_json(index, h) for h in result.hits] if result.useful else []
@@ -116,7 +147,12 @@ def lookup(
         rows = [_hit_json(index, h) for h in result.hits] if result.useful else []
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         if not result.useful:
-            typer.echo("no clause answers that question", err=True)
+            typer.echo(
+                "no clause answers that question; try other words, a reference such as "
+                "'lgo 17', or limit to one document with --doc",
+                err=True,
+            )
+            raise typer.Exit(1)
         return
     from bot.channels.lookup_view import show_result
 
@@ -201,13 +237,13 @@ def kb_build(
 def chat(
     as_json: Annotated[bool, typer.Option("--json", help="one JSON object per bot reply")] = False,
     out: Annotated[Path | None, typer.Option("--out", help="write each draft to this file")] = None,
-    database: Annotated[str | None, typer.Option(help="session database file")] = None,
+    database: Annotated[str | None, typer.Option(help="session database (file or URL)")] = None,
 ) -> None:
     """Talk to the bot in the terminal (reads lines from standard input when piped)."""
     from bot.channels.console import DraftSaver, is_terminal, run_interactive, run_lines
 
-    if out is not None and (out.is_dir() or not out.parent.exists()):
-        raise fail(f"--out {out}: not a writable file path (its folder must exist)")
+    if out is not None:
+        _check_out(out)
     engine = _engine(database)
     save = DraftSaver(out)
     if is_terminal() and not as_json:
@@ -307,6 +343,156 @@ def serve_telegram(
         telegram.serve(_settings(), listen=listen, port=port)
     except ValueError as exc:
         raise fail(str(exc)) from exc
+
+
+# ------------------------------------------------------------------------ audit, purge
+def _where(database: str | None) -> str:
+    from bot.dialogue import default_database
+
+    return str(database or _settings().database or default_database())
+
+
+def _sqlite_file(where: str) -> Path | None:
+    """The file a SQLite setting names (None for a server URL or :memory:)."""
+    if "://" in where and not where.startswith("sqlite:///"):
+        return None
+    path = where.removeprefix("sqlite:///")
+    return None if path == ":memory:" else Path(path)
+
+
+def _open_stores(where: str, idle_seconds: float) -> tuple[Any, Any]:
+    import sqlite3
+
+    from bot.dialogue import StoreError, open_store
+    from bot.dialogue.audit import AuditUnavailable, audit_for
+
+    try:
+        store = open_store(where, idle_seconds=idle_seconds)
+        return store, audit_for(store)
+    except (StoreError, AuditUnavailable, sqlite3.Error) as exc:  # e.g. not a database file
+        raise fail(f"cannot open the database: {exc}", 1) from exc
+
+
+class ExportFormat(StrEnum):
+    csv = "csv"
+    jsonl = "jsonl"
+
+
+@audit_app.command("export")
+def audit_export(
+    since: Annotated[str, typer.Option("--since", help="first day to include, YYYY-MM-DD (UTC)")],
+    fmt: Annotated[ExportFormat, typer.Option("--format", help="csv or jsonl")] = ExportFormat.csv,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="write to this file, not standard output")
+    ] = None,
+    database: Annotated[str | None, typer.Option(help="session database (file or URL)")] = None,
+) -> None:
+    """Export the audit trail from a day on, for a manager's review (no user text in it)."""
+    import datetime as dt
+    import re
+
+    from bot.dialogue.audit import AuditUnavailable, write_csv, write_jsonl
+
+    try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", since.strip()):
+            raise ValueError
+        day = dt.date.fromisoformat(since.strip())
+    except ValueError:
+        raise fail(f"--since {since!r}: not a date; use YYYY-MM-DD, e.g. 2026-01-31") from None
+    if out is not None:
+        _check_out(out)
+    where = _where(database)
+    path = _sqlite_file(where)
+    if path is not None and not path.is_file():
+        raise fail(f"no database at {path}: nothing has been recorded there", 1)
+    store, audit = _open_stores(where, idle_seconds=float("inf"))
+    if audit is None:
+        store.close()
+        raise fail(f"this database keeps no audit log: {where.partition('://')[0]}", 1)
+    start = dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
+    write = write_csv if fmt is ExportFormat.csv else write_jsonl
+    try:
+        if out is None:
+            count = write(audit.events(start), sys.stdout)
+        else:
+            with out.open("w", encoding="utf-8", newline="") as handle:
+                count = write(audit.events(start), handle)
+    except AuditUnavailable as exc:
+        raise fail(f"could not read the audit log: {exc}", 1) from exc
+    except BrokenPipeError:  # piped into head or a closed pager: stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise typer.Exit(0) from None
+    except OSError as exc:
+        raise fail(f"--out {out}: {exc.strerror or exc}", 1) from exc
+    finally:
+        audit.close()
+        store.close()
+    typer.echo(
+        f"{count} audit event(s) since {day.isoformat()}" + (f" -> {out}" if out else ""), err=True
+    )
+
+
+def _duration(text: str) -> float:
+    """ "30d" or "12h" -> seconds."""
+    import re
+
+    match = re.fullmatch(r"\s*(\d{1,6})\s*([dh])\s*", text, re.IGNORECASE)
+    if not match or int(match.group(1)) < 1:
+        raise fail(f"--older-than {text!r}: use a number of days or hours, e.g. 30d or 12h")
+    return int(match.group(1)) * (86400 if match.group(2).lower() == "d" else 3600)
+
+
+@app.command()
+def purge(
+    older_than: Annotated[
+        str | None,
+        typer.Option(
+            "--older-than",
+            help="delete audit rows older than this, Nd or Nh "
+            "(default: PROTOCOLBOT_AUDIT_RETENTION_DAYS)",
+        ),
+    ] = None,
+    database: Annotated[str | None, typer.Option(help="session database (file or URL)")] = None,
+) -> None:
+    """Delete expired sessions (with their answers) and audit rows past their retention.
+
+    Sessions idle longer than PROTOCOLBOT_IDLE_MINUTES go (or longer than --older-than, if
+    that is shorter). Run it on a schedule, e.g. hourly from cron.
+    """
+    import datetime as dt
+    import time
+
+    from bot.dialogue import StoreError
+    from bot.dialogue.audit import AuditUnavailable
+
+    settings = _settings()
+    audit_seconds = (
+        _duration(older_than) if older_than is not None else settings.audit_retention_days * 86400
+    )
+    idle_seconds = min(settings.idle_minutes * 60, audit_seconds)
+    where = _where(database)
+    path = _sqlite_file(where)
+    if path is not None and not path.is_file():
+        typer.echo(f"nothing to purge: no database at {path}")
+        return
+    store, audit = _open_stores(where, idle_seconds=idle_seconds)
+    try:
+        sessions = store.expire()
+        cutoff = dt.datetime.fromtimestamp(time.time() - audit_seconds, dt.UTC)
+        events = audit.purge(cutoff) if audit is not None else 0
+    except AuditUnavailable as exc:
+        raise fail(f"could not purge the audit log: {exc}", 1) from exc
+    except StoreError as exc:
+        raise fail(f"could not purge sessions: {exc}", 1) from exc
+    finally:
+        if audit is not None:
+            audit.close()
+        store.close()
+    typer.echo(f"deleted {sessions} session(s) idle over {idle_seconds / 60:g} minutes")
+    if audit is None:
+        typer.echo("this database keeps no audit log")
+    else:
+        typer.echo(f"deleted {events} audit event(s) recorded before {cutoff:%Y-%m-%d %H:%M} UTC")
 
 
 def main() -> None:

@@ -29,9 +29,16 @@ class Settings(BaseSettings):
     database: str | None = Field(
         default=None,
         validation_alias=_env("PROTOCOLBOT_DATABASE", "DATABASE_URL"),
-        description="SQLite file holding sessions; default $XDG_STATE_HOME/protocolbot/",
+        description="where sessions live: a SQLite file (default $XDG_STATE_HOME/protocolbot/"
+        "sessions.sqlite3) or a postgresql://user:password@host:port/dbname URL",
     )
     idle_minutes: int = Field(default=30, ge=1, validation_alias=_env("PROTOCOLBOT_IDLE_MINUTES"))
+    audit_retention_days: int = Field(
+        default=365,
+        ge=1,
+        validation_alias=_env("PROTOCOLBOT_AUDIT_RETENTION_DAYS"),
+        description="audit rows older than this are deleted by `protocolbot purge`",
+    )
     knowledge_dir: Path | None = Field(default=None, validation_alias=_env("PROTOCOLBOT_KNOWLEDGE"))
     flows_dir: Path | None = Field(default=None, validation_alias=_env("PROTOCOLBOT_FLOWS"))
     contacts_file: Path | None = Field(default=None, validation_alias=_env("PROTOCOLBOT_CONTACTS"))

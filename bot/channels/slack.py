@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 from bot.channels import slack_blocks as kit
 from bot.dialogue.messages import Conversation, Inbound, Reply
+from bot.logsafe import without_message
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -352,8 +353,8 @@ class _Adapter:
     def _handle(self, inbound: Inbound) -> list[Reply]:
         try:
             return list(self.engine.handle(inbound))
-        except Exception:
-            log.exception("the engine failed on a Slack turn")
+        except Exception as exc:  # its message may quote the user: type and traceback only
+            log.error("the engine failed on a Slack turn", exc_info=without_message(exc))
             return [Reply(text=FAILED, kind="error")]
 
     def _turn(self, client: Any, dm: str, inbound: Inbound) -> None:
@@ -448,12 +449,14 @@ def _typed(event: dict[str, Any], mention: str | None = None) -> str:
 def _call(method: Callable[..., Any], **kwargs: Any) -> Any:
     """A Web API call whose failure is logged, not raised: one lost message must not stop
     the rest of a turn. Returns None on failure."""
-    from slack_sdk.errors import SlackClientError
+    from slack_sdk.errors import SlackApiError, SlackClientError
 
     try:
         return method(**kwargs)
     except (SlackClientError, OSError) as exc:
-        log.error("Slack %s failed: %s", getattr(method, "__name__", "call"), exc)
+        # Slack's error code, not the whole response, which can echo what was posted
+        reason = exc.response.get("error") if isinstance(exc, SlackApiError) else exc
+        log.error("Slack %s failed: %s", getattr(method, "__name__", "call"), reason)
         return None
 
 
@@ -507,9 +510,13 @@ def make_http_server(
         def log_message(self, format: str, *args: Any) -> None:
             log.debug("http: " + format, *args)
 
-    server = ThreadingHTTPServer((host, port), Handler)
-    server.daemon_threads = True
-    return server
+    class Server(ThreadingHTTPServer):
+        daemon_threads = True
+        # the default listen backlog (5) drops connections in a burst of Slack requests,
+        # and each dropped one stalls a second until the client retries (bench/load.py)
+        request_queue_size = 128
+
+    return Server((host, port), Handler)
 
 
 class SlackService:
@@ -573,7 +580,7 @@ def open_service(
             "the Slack extra is not installed: pip install 'protocol-bot[slack]'"
         ) from exc
     if engine is None:
-        from bot.dialogue import FlowError, open_engine
+        from bot.dialogue import FlowError, StoreError, open_engine
         from bot.kb import KnowledgeError
 
         try:
@@ -584,7 +591,7 @@ def open_service(
                 flows=settings.flows_dir,
                 contacts=settings.contacts_file,
             )
-        except (FlowError, KnowledgeError) as exc:
+        except (FlowError, KnowledgeError, StoreError) as exc:
             raise ValueError(str(exc)) from exc
     executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="protocolbot-slack")
     app = build_app(settings, engine, listener_executor=executor)

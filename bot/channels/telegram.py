@@ -86,6 +86,7 @@ from bot.channels.telegram_render import (
 )
 from bot.config import Settings
 from bot.dialogue.messages import Conversation, Inbound, Reply
+from bot.logsafe import without_message
 
 __all__ = ["AllowList", "ButtonStore", "TelegramChannel", "build_application", "serve"]
 
@@ -363,6 +364,8 @@ class TelegramChannel:
         self._seen[update.update_id] = None
         while len(self._seen) > 2048:
             self._seen.popitem(last=False)
+        if not await self._first_delivery(context, update.update_id):
+            raise ApplicationHandlerStop
         user, chat = update.effective_user, update.effective_chat
         if user is None or chat is None or user.is_bot:
             raise ApplicationHandlerStop
@@ -371,6 +374,19 @@ class TelegramChannel:
             raise ApplicationHandlerStop
         if chat.id in self._outbox:
             await self._resend(update, context)
+
+    async def _first_delivery(self, context: Context, update_id: int) -> bool:
+        """The engine's store records deliveries too, so instances sharing a database (or a
+        restarted one) drop a webhook retry that was handled already."""
+        store = getattr(self.engine, "store", None)
+        if store is None:
+            return True
+        bot_id = context.bot.token.partition(":")[0]  # update ids are counted per bot
+        try:
+            return bool(await asyncio.to_thread(store.first_time, f"telegram:{bot_id}:{update_id}"))
+        except Exception as exc:  # a store failure surfaces in the turn itself
+            log.warning("could not record update %s: %s", update_id, type(exc).__name__)
+            return True
 
     async def _refuse(self, update: Update, context: Context, user: User, chat: Chat) -> None:
         if self.access.configured:
@@ -497,7 +513,12 @@ class TelegramChannel:
     async def on_error(self, update: object, context: Context) -> None:
         # no update contents in the log: they may hold case details
         update_id = update.update_id if isinstance(update, Update) else None
-        log.error("error handling update %s", update_id, exc_info=context.error)
+        error = context.error
+        log.error(
+            "error handling update %s",
+            update_id,
+            exc_info=without_message(error) if error is not None else None,
+        )
 
     # --- one turn ----------------------------------------------------------------------------
     async def _turn(self, context: Context, where: Where, inbound: Inbound) -> None:
@@ -509,8 +530,10 @@ class TelegramChannel:
         """The one engine call of an update; never retried, so a step advances at most once."""
         try:
             return await asyncio.to_thread(self.engine.handle, inbound)
-        except Exception:
-            log.exception("the engine failed on a turn in chat %s", where.chat)
+        except Exception as exc:  # its message may quote the user: type and traceback only
+            log.error(
+                "the engine failed on a turn in chat %s", where.chat, exc_info=without_message(exc)
+            )
             await self._send_all(context.bot, where, [TextOut(SORRY)])
             return None
 

@@ -11,17 +11,28 @@ from typing import Any
 
 import yaml
 
+from bot.dialogue.audit import AuditEvent, AuditLog, SqliteAuditLog, audit_for
 from bot.dialogue.engine import Engine
 from bot.dialogue.flow import Flow, Step
 from bot.dialogue.loading import FlowError, load_flows
 from bot.dialogue.messages import Conversation, Draft, DraftField, Inbound, Option, Reply
 from bot.dialogue.router import Route, Router, RoutingData
-from bot.dialogue.store import SessionStore, SqliteStore, StoreUnavailable
+from bot.dialogue.store import (
+    SessionStore,
+    SqliteStore,
+    StoreError,
+    StoreUnavailable,
+    open_store,
+)
+from bot.dialogue.store_postgres import PostgresStore
 from bot.drafting import DraftRenderer
 from bot.kb import ClauseIndex, KnowledgeError, open_index
+from bot.kb.directory import DIRECTORY_FILE, load_directory
 from bot.paths import flows_dir, knowledge_dir
 
 __all__ = [
+    "AuditEvent",
+    "AuditLog",
     "Conversation",
     "Draft",
     "DraftField",
@@ -30,17 +41,21 @@ __all__ = [
     "FlowError",
     "Inbound",
     "Option",
+    "PostgresStore",
     "Reply",
     "Route",
     "Router",
     "SessionStore",
+    "SqliteAuditLog",
     "SqliteStore",
     "Step",
+    "StoreError",
     "StoreUnavailable",
     "default_database",
     "load_contacts",
     "open_engine",
     "open_flows",
+    "open_store",
 ]
 
 
@@ -65,7 +80,8 @@ def open_flows(
     flows = flows or flows_dir()
     details = load_contacts(contacts or index.kb.root / "contacts.yaml")
     loaded = load_flows(flows, clause_ids=index.kb.clauses.keys(), contacts=details)
-    return loaded, DraftRenderer(flows / "templates", details)
+    directory = load_directory(index.kb.root / DIRECTORY_FILE)
+    return loaded, DraftRenderer(flows / "templates", details, directory)
 
 
 def open_engine(
@@ -76,14 +92,19 @@ def open_engine(
     flows: Path | None = None,
     contacts: Path | None = None,
     store: SessionStore | None = None,
+    audit: AuditLog | None = None,
 ) -> Engine:
-    """The engine over the bundled (or given) knowledge and flows, with a SQLite store."""
+    """The engine over the bundled (or given) knowledge and flows, with the store that
+    ``database`` names (a SQLite file by default, or a ``postgresql://`` URL)."""
     root = knowledge or knowledge_dir()
     index = open_index(root)
     loaded, renderer = open_flows(index, flows, contacts)
     router = Router(loaded, index.glossary, RoutingData.load(root / "routing.yaml"))
     if store is None:
-        path = database if database is not None else default_database()
-        path = str(path).removeprefix("sqlite:///")
-        store = SqliteStore(path, idle_seconds=idle_minutes * 60)
-    return Engine(index=index, flows=loaded, router=router, renderer=renderer, store=store)
+        where = database if database is not None else default_database()
+        store = open_store(where, idle_seconds=idle_minutes * 60)
+    if audit is None:
+        audit = audit_for(store)
+    return Engine(
+        index=index, flows=loaded, router=router, renderer=renderer, store=store, audit=audit
+    )

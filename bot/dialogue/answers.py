@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz, process
 
 from bot.dialogue.flow import Step, parse_date
+from bot.kb.directory import Council, Directory, split_councils
 
 YES = {"yes", "y", "yeah", "yep", "yup", "true", "correct", "right", "ok", "okay", "sure", "aye"}
 NO = {"no", "n", "nope", "nah", "false"}
@@ -19,13 +20,16 @@ SKIP = {"skip", "pass", "not known", "unknown", "don't know", "dont know", "n/a"
 class Checked:
     value: str | None  # the answer as stored, or None when it is not acceptable
     problem: str = ""  # why not, in the user's terms
+    note: str = ""  # something the user should know about an accepted answer
 
 
 def _control_free(text: str) -> str:
     return re.sub(r"[\x00-\x08\x0b-\x1f\x7f]", "", text).strip()
 
 
-def check_answer(step: Step, text: str, today: dt.date | None = None) -> Checked:
+def check_answer(
+    step: Step, text: str, today: dt.date | None = None, directory: Directory | None = None
+) -> Checked:
     text = _control_free(text)
     lowered = text.lower().rstrip(".!")
     if step.type == "yesno":
@@ -78,4 +82,47 @@ def check_answer(step: Step, text: str, today: dt.date | None = None) -> Checked
         )
     if rules.pattern and not re.fullmatch(rules.pattern, text):
         return Checked(None, step.reask or "That answer is not in the expected form.")
+    if step.type == "council":
+        return _council(step, text, directory or Directory())
     return Checked(text)
+
+
+def _council(step: Step, text: str, directory: Directory) -> Checked:
+    """A known council is stored by its official name; an unknown one as typed, said plainly."""
+    parts = [text]
+    if step.many and directory.match(text).council is None:
+        parts = split_councils(text)
+    names: list[str] = []
+    found: list[Council] = []
+    notes: list[str] = []
+    for part in parts:
+        match = directory.match(part)
+        pieces = re.split(r"\s+(?:and|&)\s+", part, flags=re.IGNORECASE) if step.many else []
+        if match.council is None and len(pieces) > 1:
+            each = [directory.match(p).council for p in pieces]
+            if all(each):  # "Kent and Leeds": two councils, not one called that
+                found += [c for c in each if c]
+                names += [c.name for c in each if c]
+                continue
+        if match.council is not None:
+            found.append(match.council)
+            names.append(match.council.name)
+            continue
+        names.append(part)
+        note = (
+            f"I have no directory entry for “{part}”, so I've kept the name as you typed it. "
+            "Drafts will show a placeholder where its contacts would go: look them up before "
+            "sending."
+        )
+        if match.candidates:
+            close = " or ".join(c.name for c in match.candidates)
+            note += f" Did you mean {close}? If so, type back and give that name."
+        notes.append(note)
+    names = list(dict.fromkeys(names))
+    if found:
+        listed = ", ".join(dict.fromkeys(c.name for c in found))
+        line = f"Found in the local authority directory: {listed}."
+        if any(c.example for c in found):
+            line += " (EXAMPLE entries: their contacts are placeholders, not real ones.)"
+        notes.insert(0, line)
+    return Checked("; ".join(names), note="\n".join(notes))

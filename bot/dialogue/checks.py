@@ -7,6 +7,7 @@ from pathlib import Path
 from bot.dialogue.loading import FlowError, load_flows
 from bot.kb import KnowledgeError
 from bot.kb.check import CheckReport, check_knowledge
+from bot.kb.directory import DIRECTORY_FILE, read_directory, summary
 from bot.kb.glossary import Glossary
 from bot.paths import flows_dir
 
@@ -35,7 +36,12 @@ def full_check(knowledge: Path, flows: Path | None = None) -> CheckReport:
         steps = sum(len(f.steps) for f in loaded.values())
         report.sections.append(f"flows: {len(loaded)} valid ({steps} steps): {', '.join(loaded)}")
 
-    return check_knowledge(knowledge, [extras])
+    def directory(report: CheckReport) -> None:
+        found, problems = read_directory(knowledge / DIRECTORY_FILE)
+        report.errors.extend(problems)
+        report.sections.append(summary(found))
+
+    return check_knowledge(knowledge, [extras, directory])
 
 
 def _clauses(knowledge: Path) -> list:  # type: ignore[type-arg]

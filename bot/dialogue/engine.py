@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import re
@@ -9,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from bot.dialogue.answers import check_answer
+from bot.dialogue.audit import AuditEvent, AuditLog
 from bot.dialogue.flow import END, Flow, Step
 from bot.dialogue.messages import NAVIGATION, Draft, DraftField, Inbound, Option, Reply
 from bot.dialogue.router import Router
@@ -60,23 +62,49 @@ class Engine:
         router: Router,
         renderer: DraftRenderer,
         store: SessionStore,
+        audit: AuditLog | None = None,
     ) -> None:
         self.index = index
         self.flows = dict(flows)
         self.router = router
         self.renderer = renderer
         self.store = store
+        self.audit = audit
 
     # ====================================================================================
     # the one entry point
     # ====================================================================================
     def handle(self, inbound: Inbound) -> list[Reply]:
+        inbound = _well_formed(inbound)
+        # the conversation is held for the whole turn: a double click is worked through
+        # after the first, and a turn's writes are kept together or not at all
+        try:
+            with self.store.turn(inbound.conversation.key):
+                replies, event = self._handle(inbound)
+        except StoreUnavailable:
+            log.warning("session store unavailable for a turn")
+            return [self._try_again()]
+        if event is not None:  # after the commit: the audit never costs the user the turn
+            self._record(event)
+        return replies
+
+    def _record(self, event: AuditEvent) -> None:
+        if self.audit is None:
+            return
+        try:
+            self.audit.record(event)
+        except Exception as exc:  # any backend's failure; the turn itself is already saved
+            log.error("audit event not recorded (%s); the turn was saved", type(exc).__name__)
+
+    def _handle(self, inbound: Inbound) -> tuple[list[Reply], AuditEvent | None]:
+        """The turn's replies, and its audit event if the turn was saved."""
         key = inbound.conversation.key
         try:
             session, expired = self.store.load(key)
         except StoreUnavailable:
             log.warning("session store unavailable on load")
-            return [self._try_again()]
+            return [self._try_again()], None
+        flow_before = session.flow if session else None
         turn = _Turn(self, session or Session(key=key), inbound)
         if expired:
             turn.say(
@@ -93,7 +121,7 @@ class Engine:
                     "please tell an administrator.",
                     kind="error",
                 )
-            ]
+            ], None
         try:
             idle = turn.session.mode == "idle" and not turn.session.flow
             if idle and not turn.session.pending_text:
@@ -102,8 +130,9 @@ class Engine:
                 self.store.save(turn.session)
         except StoreUnavailable:
             log.warning("session store unavailable on save")
-            return [self._try_again()]
-        return turn.replies
+            return [self._try_again()], None
+        flow = turn.session.flow or flow_before
+        return turn.replies, AuditEvent.of_turn(inbound.conversation, flow, turn.replies)
 
     @staticmethod
     def _try_again() -> Reply:
@@ -120,6 +149,28 @@ class Engine:
     def menu_options(self) -> tuple[Option, ...]:
         options = [Option(f.title, f"flow:{f.id}") for f in self.flows.values()]
         return (*options, Option("Look up a clause", "cmd:lookup"))
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _well_formed(inbound: Inbound) -> Inbound:
+    """Lone surrogates (a bad JSON escape, undecodable terminal bytes) cannot be encoded, so
+    they could not be stored, hashed or sent; they become U+FFFD, as a decoder would make them."""
+    if not (
+        _SURROGATE.search(inbound.text)
+        or _SURROGATE.search(inbound.action or "")
+        or any(_SURROGATE.search(v) for v in (inbound.edits or {}).values())
+    ):
+        return inbound
+    return dataclasses.replace(
+        inbound,
+        text=_SURROGATE.sub("\ufffd", inbound.text),
+        action=_SURROGATE.sub("\ufffd", inbound.action) if inbound.action else inbound.action,
+        edits={k: _SURROGATE.sub("\ufffd", v) for k, v in inbound.edits.items()}
+        if inbound.edits
+        else inbound.edits,
+    )
 
 
 def _shown(step: Step, value: str) -> str:
@@ -523,7 +574,11 @@ class _Turn:
         if step.cite:
             s.last_cites = list(step.cite)
         question = self.text_of(step.ask or "")
-        if step.optional and step.type in {"text", "date"} and "skip" not in question.lower():
+        if (
+            step.optional
+            and step.type in {"text", "date", "council"}
+            and "skip" not in question.lower()
+        ):
             question += " (type skip if not known)"
         text = f"{note}\n{question}" if note else question
         options = tuple(Option(c.label, f"ans:{step.id}:{c.value}") for c in step.choices())
@@ -538,7 +593,7 @@ class _Turn:
     def answer(self, text: str, *, from_button: bool) -> None:
         s = self.session
         step = self.step
-        checked = check_answer(step, text)
+        checked = check_answer(step, text, directory=self.engine.renderer.directory)
         if checked.value is None:
             if (
                 not from_button
@@ -566,12 +621,15 @@ class _Turn:
                     navigation=NAVIGATION,
                 )
                 return
-            note = checked.problem if step.type != "text" else (step.reask or checked.problem)
+            typed = step.type in {"text", "council"}
+            note = (step.reask or checked.problem) if typed else checked.problem
             self.ask(step, note=note)
             return
         s.retries = 0
         answers = s.flow_answers()
         answers[step.id] = checked.value
+        if checked.note:  # e.g. a council with no directory entry: said plainly, not hidden
+            self.say(checked.note, kind="notice")
         s.history.append(Mark(self.flow.id, step.id, list(s.stack)))
         s.confirmed = False
         s.mode = "running"
@@ -675,7 +733,7 @@ class _Turn:
         for key, value in edits.items():
             if key not in asks:
                 continue
-            checked = check_answer(asks[key], value)
+            checked = check_answer(asks[key], value, directory=self.engine.renderer.directory)
             if checked.value is None:
                 problems.append(f"{asks[key].answer_label}: {checked.problem}")
             else:

@@ -1,7 +1,9 @@
 """A protocol flow as data: the steps a member of staff is walked through, each citing clauses.
 
 Step kinds (exactly one per step):
-  ask    a question; ``type`` text | yesno | choice | date, with validation and a re-ask message
+  ask    a question; ``type`` text | yesno | choice | date | council, with validation and a
+         re-ask message (a council is matched against the local authority directory;
+         ``many: true`` takes several, separated by commas)
   say    guidance; ``cite`` the clauses it rests on (required unless ``plain: true``)
   call   run another flow, then come back to ``next``
   link   hand over to another flow (this one ends)
@@ -88,7 +90,7 @@ class Validation(BaseModel):
     not_past: bool = False
 
 
-AskType = Literal["text", "yesno", "choice", "date"]
+AskType = Literal["text", "yesno", "choice", "date", "council"]
 
 
 class Step(BaseModel):
@@ -110,6 +112,7 @@ class Step(BaseModel):
     multiline: bool = False
     personal: bool = False  # a case detail: never echoed into a shared channel
     plain: bool = False  # a say step that states no protocol requirement (no citation needed)
+    many: bool = False  # a council question that takes several councils
     cite: tuple[str, ...] = ()
     title: str | None = None  # draft title
     filename: str | None = None  # draft file name
@@ -131,6 +134,8 @@ class Step(BaseModel):
             raise ValueError(f"step {self.id!r}: a choice needs at least two options")
         if self.options and not (self.ask and self.type == "choice"):
             raise ValueError(f"step {self.id!r}: options belong to 'ask' steps of type choice")
+        if self.many and not (self.ask and self.type == "council"):
+            raise ValueError(f"step {self.id!r}: 'many' belongs to 'ask' steps of type council")
         if self.draft and not self.title:
             raise ValueError(f"step {self.id!r}: a draft step needs a title")
         return self

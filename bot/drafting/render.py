@@ -19,22 +19,51 @@ from jinja2 import (
 )
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from bot.kb.directory import Directory
+
 NOT_KNOWN = "not known"
-GLOBALS = frozenset({"contacts", "citations", "today", "flow", "not_known", "due_date", "practice"})
+GLOBALS = frozenset(
+    {
+        "contacts",
+        "citations",
+        "today",
+        "flow",
+        "not_known",
+        "due_date",
+        "practice",
+        "local_authority",
+        "local_authorities",
+    }
+)
 
 
 class TemplateProblem(ValueError):
     """A template that cannot be used; the message names the file."""
 
 
-def _due(start: dt.date, days: int) -> dt.date:
-    return start + dt.timedelta(days=days)
+def _due(start: dt.date | str, days: int) -> dt.date:
+    # answers to date questions are stored as ISO text
+    when = dt.date.fromisoformat(start) if isinstance(start, str) else start
+    return when + dt.timedelta(days=days)
+
+
+def _long_date(value: dt.date | str, fmt: str = "%-d %B %Y") -> str:
+    """23 November 2026; date answers arrive as ISO text, and anything else as it is."""
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value).strftime(fmt)
+        except ValueError:
+            return value  # "not known"
+    return value.strftime(fmt)
 
 
 class DraftRenderer:
-    def __init__(self, templates: Path, contacts: Mapping[str, Any]) -> None:
+    def __init__(
+        self, templates: Path, contacts: Mapping[str, Any], directory: Directory | None = None
+    ) -> None:
         self.templates = templates
         self.contacts = contacts
+        self.directory = directory if directory is not None else Directory()
         self.env = ImmutableSandboxedEnvironment(
             loader=FileSystemLoader(str(templates)),
             undefined=StrictUndefined,
@@ -43,7 +72,7 @@ class DraftRenderer:
             trim_blocks=True,
             lstrip_blocks=True,
         )
-        self.env.filters["date"] = lambda d, fmt="%-d %B %Y": d.strftime(fmt)
+        self.env.filters["date"] = _long_date
 
     # --- validation --------------------------------------------------------------------
     def variables(self, name: str) -> set[str]:
@@ -73,6 +102,8 @@ class DraftRenderer:
             not_known=NOT_KNOWN,
             due_date=_due,
             practice=self.contacts.get("practice", {}),
+            local_authority=self.directory.card,
+            local_authorities=self.directory.cards,
         )
         values.update(extra)
         return values
@@ -80,7 +111,7 @@ class DraftRenderer:
     def render_file(self, name: str, context: Mapping[str, Any]) -> str:
         try:
             return self.env.get_template(name).render(**context).strip() + "\n"
-        except TemplateError as exc:
+        except (TemplateError, ValueError) as exc:  # ValueError: a global given bad input
             raise TemplateProblem(f"{self.templates / name}: {exc}") from exc
 
     def render_text(self, text: str, context: Mapping[str, Any]) -> str:
@@ -88,5 +119,5 @@ class DraftRenderer:
             return text
         try:
             return self.env.from_string(text).render(**context)
-        except TemplateError as exc:
+        except (TemplateError, ValueError) as exc:
             raise TemplateProblem(str(exc)) from exc

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -43,6 +44,46 @@ def test_idle_expiry_deletes_answers_from_the_database_file(
         assert db.execute("SELECT count(*) FROM sessions").fetchone()[0] == 0
     for path in db_path.parent.iterdir():
         assert b"Zebedee" not in path.read_bytes(), path
+
+
+def test_purge_deletes_idle_answers_and_the_audit_trail_never_holds_them(
+    make_engine: Callable[..., Engine], db_path: Path, clock: object
+) -> None:
+    from typer.testing import CliRunner
+
+    from bot.cli import app
+
+    clock.now = time.time() - 3 * 3600  # type: ignore[attr-defined]
+    engine = make_engine()
+    marker = "Zebedee Quartermaine-Test"
+    replies = say(engine, "a child needs advocacy")
+    for _ in range(40):  # to the drafts, typing the marker at every free-text question
+        last = next(r for r in reversed(replies) if r.kind in {"question", "summary"})
+        if last.kind == "summary":
+            replies = say(engine, action="draft:confirm")
+            break
+        options = [o for o in last.options if o.value.startswith("ans:")]
+        wanted = ":no" if last.step == "risk_of_harm" else ":yes"
+        pick = next((o for o in options if o.value.endswith(wanted)), None)
+        replies = say(engine, action=pick.value) if pick else say(engine, f"{marker}, inspector")
+    assert any(r.draft and marker in r.draft.text for r in replies)
+
+    def files() -> bytes:
+        return b"".join(p.read_bytes() for p in sorted(db_path.parent.iterdir()) if p.is_file())
+
+    assert marker.encode() in files()  # the session holds the answers until it expires
+    with sqlite3.connect(db_path) as db:
+        audit = db.execute("SELECT * FROM audit_events").fetchall()
+    assert len(audit) > 10 and marker not in repr(audit)
+
+    result = CliRunner().invoke(app, ["purge", "--older-than", "2h", "--database", str(db_path)])
+    assert result.exit_code == 0, result.output
+    assert "deleted 1 session(s)" in result.output
+    assert f"deleted {len(audit)} audit event(s)" in result.output
+    with sqlite3.connect(db_path) as db:
+        assert db.execute("SELECT count(*) FROM sessions").fetchone()[0] == 0
+        assert db.execute("SELECT count(*) FROM audit_events").fetchone()[0] == 0
+    assert marker.encode() not in files()  # nor in the WAL: purge checkpoints it away
 
 
 def test_template_syntax_in_an_answer_is_printed_not_run(engine: Engine) -> None:

@@ -1,0 +1,211 @@
+"""Sessions in PostgreSQL, so several bot instances behind a load balancer share them.
+
+The same tables and behaviour as the SQLite store. A turn runs in one transaction on one
+pooled connection and first takes a transaction-scoped advisory lock on the conversation
+key: a second turn for the same conversation, on any instance, waits until the first has
+committed and then sees its result. Advisory rather than row locks, because a
+conversation's first turn has no row to lock yet. If the lock is not granted within
+``timeout`` seconds, or the server cannot be reached, the turn raises StoreUnavailable and
+nothing of it is kept.
+
+psycopg (3) and psycopg_pool are imported when a store is opened: they come with the
+``postgres`` extra, and everything else works without them.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from bot.dialogue.session import Session
+from bot.dialogue.store import StoreError, StoreUnavailable
+
+if TYPE_CHECKING:
+    import psycopg
+    from psycopg_pool import ConnectionPool
+
+__all__ = ["PostgresStore"]
+
+_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS sessions (
+        key TEXT PRIMARY KEY,
+        data TEXT NOT NULL,
+        updated_at DOUBLE PRECISION NOT NULL,
+        version INTEGER NOT NULL DEFAULT 0
+    )""",
+    "CREATE INDEX IF NOT EXISTS sessions_updated_at ON sessions (updated_at)",
+    """CREATE TABLE IF NOT EXISTS seen_events (
+        key TEXT PRIMARY KEY,
+        seen_at DOUBLE PRECISION NOT NULL
+    )""",
+)
+_SCHEMA_LOCK = 0x70726F746F626F74  # "protobot": instances starting together create tables once
+
+
+class _RolledBack(Exception):
+    """Internal: a statement of the turn failed, so the turn's transaction is abandoned."""
+
+
+def _where(url: str) -> str:
+    """The server a URL names, without its password, for messages and logs."""
+    parts = urlsplit(url)
+    return f"{parts.hostname or 'localhost'}:{parts.port or 5432}{parts.path or ''}"
+
+
+class PostgresStore:
+    """The SQLite store's interface over a PostgreSQL database (``postgresql://`` URL)."""
+
+    def __init__(
+        self,
+        url: str,
+        idle_seconds: float = 30 * 60,
+        clock: Callable[[], float] = time.time,
+        *,
+        timeout: float = 5.0,
+        max_connections: int = 10,
+    ) -> None:
+        try:
+            import psycopg
+            from psycopg_pool import ConnectionPool, PoolTimeout
+        except ImportError as exc:
+            raise StoreError(
+                "PROTOCOLBOT_DATABASE names a PostgreSQL server but the PostgreSQL driver is "
+                "not installed: pip install 'protocol-bot[postgres]'"
+            ) from exc
+        self.url = url
+        self.where = _where(url)
+        self.idle_seconds = idle_seconds
+        self.clock = clock
+        self.timeout = timeout
+        self._errors: tuple[type[Exception], ...] = (psycopg.Error, PoolTimeout)
+        self._local = threading.local()
+        wait_ms = int(timeout * 1000)
+
+        def configure(conn: psycopg.Connection[Any]) -> None:
+            # a turn waits this long for another turn's lock; a transaction left open by a
+            # stuck instance is ended by the server so it cannot hold a conversation forever
+            conn.execute(f"SET lock_timeout = {wait_ms}")
+            conn.execute("SET statement_timeout = 30000")
+            conn.execute("SET idle_in_transaction_session_timeout = 60000")
+
+        self._pool: ConnectionPool[Any] = ConnectionPool(
+            url,
+            min_size=1,
+            max_size=max_connections,
+            kwargs={
+                "autocommit": True,
+                "connect_timeout": max(2, round(timeout)),
+                # a server gone from the network is noticed in seconds, not TCP's minutes
+                "keepalives": 1,
+                "keepalives_idle": 10,
+                "keepalives_interval": 5,
+                "keepalives_count": 3,
+            },
+            configure=configure,
+            check=ConnectionPool.check_connection,
+            timeout=timeout,
+            name="protocolbot-sessions",
+            open=True,
+        )
+        try:
+            with self._pool.connection() as conn, conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+                for statement in _SCHEMA:
+                    conn.execute(statement)
+        except self._errors as exc:
+            self._pool.close()
+            raise StoreUnavailable(f"cannot use PostgreSQL at {self.where}: {exc}") from exc
+
+    # --- connections -------------------------------------------------------------------
+    @contextmanager
+    def _connection(self) -> Iterator[psycopg.Connection[Any]]:
+        held = getattr(self._local, "conn", None)
+        if held is not None:  # inside this thread's turn: its transaction
+            yield held
+            return
+        with self._pool.connection() as conn:
+            yield conn
+
+    def _run(self, sql: str, args: tuple[object, ...] = ()) -> tuple[list[Any], int]:
+        """One statement: committed at once, or part of the turn this thread holds."""
+        try:
+            with self._connection() as conn:
+                cursor = conn.execute(sql, args)
+                rows = cursor.fetchall() if cursor.description else []
+                return rows, cursor.rowcount
+        except self._errors as exc:
+            if getattr(self._local, "conn", None) is not None:
+                self._local.failed = True
+            raise StoreUnavailable(f"PostgreSQL at {self.where}: {exc}") from exc
+
+    @contextmanager
+    def turn(self, key: str) -> Iterator[None]:
+        """Hold conversation ``key`` for one turn, in one transaction."""
+        if getattr(self._local, "conn", None) is not None:  # already inside this turn
+            yield
+            return
+        try:
+            with self._pool.connection() as conn:
+                self._local.conn, self._local.failed = conn, False
+                try:
+                    with conn.transaction():
+                        conn.execute(
+                            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (key,)
+                        )
+                        yield
+                        if self._local.failed:
+                            raise _RolledBack
+                finally:
+                    self._local.conn = None
+        except _RolledBack:
+            return  # the turn has already told its user to try again; nothing was kept
+        except self._errors as exc:
+            raise StoreUnavailable(f"PostgreSQL at {self.where}: {exc}") from exc
+
+    # --- the SessionStore interface ----------------------------------------------------
+    def load(self, key: str) -> tuple[Session | None, bool]:
+        """The session, and whether one existed but had expired (and is now deleted)."""
+        rows, _ = self._run("SELECT data, updated_at FROM sessions WHERE key = %s", (key,))
+        if not rows:
+            return None, False
+        data, updated_at = rows[0]
+        if self.clock() - updated_at > self.idle_seconds:
+            self.delete(key)
+            return None, True
+        return Session.from_dict(json.loads(data)), False
+
+    def save(self, session: Session) -> None:
+        session.updated_at = self.clock()
+        session.version += 1
+        self._run(
+            "INSERT INTO sessions (key, data, updated_at, version) VALUES (%s, %s, %s, %s) "
+            "ON CONFLICT (key) DO UPDATE SET data = excluded.data, "
+            "updated_at = excluded.updated_at, version = excluded.version",
+            (session.key, json.dumps(session.to_dict()), session.updated_at, session.version),
+        )
+
+    def delete(self, key: str) -> None:
+        self._run("DELETE FROM sessions WHERE key = %s", (key,))
+
+    def expire(self) -> int:
+        """Delete every idle session; returns how many went."""
+        cutoff = self.clock() - self.idle_seconds
+        _, gone = self._run("DELETE FROM sessions WHERE updated_at < %s", (cutoff,))
+        self._run("DELETE FROM seen_events WHERE seen_at < %s", (self.clock() - 86400,))
+        return gone
+
+    def first_time(self, key: str) -> bool:
+        """Record an event id; False if any instance recorded it before (a platform retry)."""
+        _, added = self._run(
+            "INSERT INTO seen_events (key, seen_at) VALUES (%s, %s) ON CONFLICT (key) DO NOTHING",
+            (key, self.clock()),
+        )
+        return added == 1
+
+    def close(self) -> None:
+        self._pool.close()

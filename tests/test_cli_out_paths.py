@@ -1,0 +1,59 @@
+"""`--out` paths that cannot be written are a clear error (exit 2), never a traceback."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from bot.cli import app
+
+
+def chat(*args: str, stdin: str = "") -> Result:
+    return CliRunner().invoke(app, ["chat", *args], input=stdin)
+
+
+@pytest.mark.parametrize(
+    "make, says",
+    [
+        (lambda tmp: tmp, "folder"),
+        (lambda tmp: tmp / "missing" / "draft.txt", "does not exist"),
+        (lambda tmp: tmp / "missing" / ".." / "draft.txt", "does not exist"),
+        (lambda tmp: tmp / ("d" * 300 + ".txt"), "too long"),
+        (lambda tmp: tmp / ("d" * 200) / ("e" * 200) / "x.txt", "does not exist"),
+        (lambda tmp: Path("\x00bad"), "nul"),
+    ],
+    ids=["a folder", "a missing folder", "dot-dot through a missing folder", "a long name",
+         "a long missing path", "a NUL byte"],
+)  # fmt: skip
+def test_unusable_out_paths_are_refused_before_the_chat_starts(
+    tmp_path: Path, make: object, says: str
+) -> None:
+    out = make(tmp_path)  # type: ignore[operator]
+    result = chat("--out", str(out), "--database", str(tmp_path / "s.sqlite3"))
+    assert result.exit_code == 2, result.output
+    assert says in result.output.lower()
+    assert "error: --out" in result.output or says == "nul"  # click itself refuses a NUL
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write anywhere")
+def test_a_read_only_folder_is_refused(tmp_path: Path) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    result = chat("--out", str(locked / "draft.txt"), "--database", str(tmp_path / "s.sqlite3"))
+    assert result.exit_code == 2 and "permission denied" in result.output
+
+
+def test_a_dot_dot_path_that_exists_is_written(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    out = tmp_path / "sub" / ".." / "draft.txt"
+    answers = "A. Inspector, regulatory inspector\n" * 14  # extra lines re-show the summary
+    stdin = "a child needs advocacy\n2\n1\n1\n" + answers + "yes\n"
+    result = chat("--out", str(out), "--database", str(tmp_path / "s.sqlite3"), stdin=stdin)
+    assert result.exit_code == 0, result.output
+    assert "draft saved to" in result.output
+    assert "DRAFT - check every detail" in (tmp_path / "draft.txt").read_text()
