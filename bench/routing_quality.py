@@ -48,6 +48,15 @@ def main() -> None:
             "written blind; first run 0.800 accuracy, 0.857 safeguarding "
             "recall; then the 'unsure and about a child: offer safeguarding first' rule was added",
         ),
+        (
+            "routing_eval_all.yaml",
+            "all ten flows, written blind; first run 0.691 accuracy, 0.900 safeguarding recall; an ambiguous message counts as right when the "
+            "bot asks and offers both plausible flows",
+        ),
+        (
+            "routing_final_heldout.yaml",
+            "all ten flows, written blind, never used for tuning: the honest figure",
+        ),
     ):
         path = ROOT / "bench" / name
         if path.exists():
@@ -60,55 +69,62 @@ def report(engine, cases: list[dict], misses: bool) -> None:  # type: ignore[no-
     cases = [c for c in cases if c["flow"] is None or c["flow"] in flows]
     triggers = [(t, f.id) for f in flows.values() for t in f.triggers]
 
-    def baseline(text: str) -> str | None:
+    def baseline(text: str) -> tuple[str | None, tuple[str, ...]]:
         match = process.extractOne(
             text,
             [t for t, _ in triggers],
             scorer=fuzz.token_set_ratio,
             score_cutoff=BASELINE_CUTOFF,
         )
-        return triggers[match[2]][1] if match else None
+        return (triggers[match[2]][1] if match else None), ()
 
-    def ours(text: str) -> str | None:
-        return engine.router.route(text).flow
+    def ours(text: str) -> tuple[str | None, tuple[str, ...]]:
+        route = engine.router.route(text)
+        return route.flow, route.offer
+
+    def right(case: dict, flow: str | None, offer: tuple[str, ...]) -> bool:
+        if case.get("kind") == "ambiguous":  # asked, with both plausible flows offered
+            return flow is None and set(case.get("plausible", [])) <= set(offer)
+        return flow == case["flow"]
 
     labels = [*flows, None]
     for name, route in (("protocol-bot router", ours), ("rapidfuzz vs triggers", baseline)):
         confusion: Counter[tuple[str | None, str | None]] = Counter()
+        correct = safe_started = safe_offered = safe_total = started = offtopic = 0
+        ambiguous = ambiguous_right = 0
         for case in cases:
-            confusion[(case["flow"], route(case["text"]))] += 1
-        correct = sum(n for (want, got), n in confusion.items() if want == got)
-        safe_total = sum(n for (want, _), n in confusion.items() if want == "safeguarding_concern")
-        safe_hit = sum(
-            1
-            for c in cases
-            if c["flow"] == "safeguarding_concern"
-            and (
-                route(c["text"]) == "safeguarding_concern"
-                or (
-                    route is ours
-                    and engine.router.route(c["text"]).offer[:1] == ("safeguarding_concern",)
-                )
-            )
-        )
-        offtopic = [c for c in cases if c.get("kind") == "offtopic"]
-        started = sum(1 for c in offtopic if route(c["text"]) is not None)
+            flow, offer = route(case["text"])
+            confusion[(case["flow"], flow)] += 1
+            correct += right(case, flow, offer)
+            if case["flow"] == "safeguarding_concern":
+                safe_total += 1
+                safe_started += flow == "safeguarding_concern"
+                safe_offered += flow is None and offer[:1] == ("safeguarding_concern",)
+            if case.get("kind") == "offtopic":
+                offtopic += 1
+                started += flow is not None
+            if case.get("kind") == "ambiguous":
+                ambiguous += 1
+                ambiguous_right += right(case, flow, offer)
+        total = max(safe_total, 1)
         print(
-            f"\n{name}: accuracy {correct / len(cases):.3f} ({correct}/{len(cases)}), "
-            f"safeguarding recall (started, or offered first) {safe_hit / max(safe_total, 1):.3f}, "
-            f"off-topic started as a flow {started}/{len(offtopic)}"
+            f"\n{name}: accuracy {correct / len(cases):.3f} ({correct}/{len(cases)}); "
+            f"safeguarding started {safe_started / total:.3f}, started or offered first "
+            f"{(safe_started + safe_offered) / total:.3f}; off-topic started as a flow "
+            f"{started}/{offtopic}"
+            + (f"; ambiguous asked {ambiguous_right}/{ambiguous}" if ambiguous else "")
         )
         width = max(len(str(x)) for x in labels) + 2
-        print("  confusion (rows: expected, columns: routed)")
-        print("  " + " " * width + "".join(f"{str(x)[:14]:>16}" for x in labels))
+        print("  confusion (rows: expected, columns: routed; None = nothing started)")
+        print("  " + " " * width + "".join(f"{str(x)[:9]:>10}" for x in labels))
         for want in labels:
-            row = "".join(f"{confusion[(want, got)]:>16}" for got in labels)
+            row = "".join(f"{confusion[(want, got)]:>10}" for got in labels)
             print(f"  {want!s:<{width}}{row}")
     if misses:
         print("\nmisses:")
         for case in cases:
             got = engine.router.route(case["text"])
-            if got.flow != case["flow"]:
+            if not right(case, got.flow, got.offer):
                 print(
                     f"  want {case['flow']} got {got.flow} ({got.confidence:.2f}, "
                     f"offer {got.offer}, risk {got.risk}, lookup {got.lookup}): {case['text']!r}"

@@ -22,8 +22,8 @@ from bot.kb.glossary import Glossary
 from bot.kb.text import STOPWORDS, stem, words
 
 SAFEGUARDING = "safeguarding_concern"
-START = 0.22  # similarity a message needs before a flow is started on its own
-LEAD = 1.6  # and how far ahead of the runner-up it must be
+START = 0.18  # similarity a message needs before a flow is started on its own
+LEAD = 1.25  # and how far ahead of the runner-up it must be
 PLAUSIBLE = 0.14  # worth offering as an alternative
 
 
@@ -61,8 +61,10 @@ class RoutingData:
         case_cues: list[str] = (),  # type: ignore[assignment]
         not_risk: list[str] = (),  # type: ignore[assignment]
         children: list[str] = (),  # type: ignore[assignment]
+        not_children: list[str] = (),  # type: ignore[assignment]
     ) -> None:
         self.children = _phrases(list(children))
+        self.not_children = [" ".join(words(p)) for p in not_children]
         self.risk = _phrases(risk)
         self.not_risk = [" ".join(words(p)) for p in not_risk]
         self.case_cues = _phrases(list(case_cues))
@@ -79,6 +81,7 @@ class RoutingData:
             [str(x) for x in raw.get("case_cues", [])],
             [str(x) for x in raw.get("not_risk", [])],
             [str(x) for x in raw.get("children", [])],
+            [str(x) for x in raw.get("not_children", [])],
         )
 
 
@@ -128,13 +131,21 @@ class Router:
     def _repair(self, word: str) -> str:
         if word in self._known or len(word) < 5 or word.isdigit() or word in STOPWORDS:
             return word
-        match = process.extractOne(word, self._vocabulary, scorer=fuzz.ratio, score_cutoff=80)
-        return str(match[0]) if match else word
+        match = process.extractOne(word, self._vocabulary, scorer=fuzz.ratio, score_cutoff=84)
+        # a misspelling keeps its first letter far more often than not ("nearest" is not
+        # "interest")
+        return str(match[0]) if match and str(match[0])[0] == word[0] else word
 
     def _weigh(self, bag: Counter[str]) -> dict[str, float]:
         vector = {t: (1 + math.log(c)) * self._idf.get(t, 0.0) for t, c in bag.items()}
         norm = math.sqrt(sum(v * v for v in vector.values())) or 1.0
         return {t: v / norm for t, v in vector.items()}
+
+    def about_a_child(self, text: str) -> bool:
+        plain = " ".join(words(text))
+        for name in self.data.not_children:  # "the Children's Commissioner" is not a child
+            plain = plain.replace(name, " ")
+        return _contains([stem(w) for w in plain.split()], self.data.children)
 
     def has_risk(self, text: str) -> bool:
         plain = " ".join(words(text))
@@ -152,7 +163,6 @@ class Router:
 
     def route(self, text: str) -> Route:
         surface = words(text)
-        stemmed = [stem(w) for w in surface]
         risk = self.has_risk(text)
         content = [w for w in surface if w not in STOPWORDS and w not in self.data.small_talk]
         if not content and not risk:
@@ -173,10 +183,13 @@ class Router:
             # a child may be at risk: safeguarding comes first, whatever else the message is about
             offer = (SAFEGUARDING, *[f for f in plausible if f != SAFEGUARDING])[:3]
             return Route(SAFEGUARDING, max(scores[SAFEGUARDING], START), offer, True, scores=scores)
-        if best >= START and (runner < PLAUSIBLE or best >= LEAD * runner):
+        # one shared word is not enough to start a flow ("recommend a good book")
+        shared = {t for t in query if not t.startswith("@") and self._vectors[top].get(t)}
+        clear = runner < PLAUSIBLE or best >= LEAD * runner
+        if best >= START and clear and len(shared) >= 2:
             return Route(top, best, plausible[:3], scores=scores)
         offer = plausible[:3]
-        if SAFEGUARDING in self.flows and _contains(stemmed, self.data.children):
+        if SAFEGUARDING in self.flows and self.about_a_child(text):
             # unsure, and about a child: ask about a possible risk first
             offer = (SAFEGUARDING, *[f for f in plausible if f != SAFEGUARDING])[:3]
         return Route(None, best, offer, scores=scores)
