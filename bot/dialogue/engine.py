@@ -6,6 +6,7 @@ import dataclasses
 import hashlib
 import logging
 import re
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -23,6 +24,7 @@ from bot.kb.model import Citation
 log = logging.getLogger(__name__)
 
 MAX_TRIES = 3
+SWEEP_SECONDS = 60.0  # how often a busy engine deletes idle sessions it is not serving
 MAX_STEPS_PER_TURN = 200
 LOOKUP_PREFIX = re.compile(r"^(?:\?|look ?up\b|lookup:|clause\b|/clause\b)\s*", re.IGNORECASE)
 COMMANDS = {
@@ -70,6 +72,7 @@ class Engine:
         self.renderer = renderer
         self.store = store
         self.audit = audit
+        self._last_sweep = time.monotonic()
 
     # ====================================================================================
     # the one entry point
@@ -86,7 +89,21 @@ class Engine:
             return [self._try_again()]
         if event is not None:  # after the commit: the audit never costs the user the turn
             self._record(event)
+        self._sweep()
         return replies
+
+    def _sweep(self) -> None:
+        """Now and then, delete every idle session, not just the ones their users come back to."""
+        if time.monotonic() - self._last_sweep < SWEEP_SECONDS:
+            return
+        self._last_sweep = time.monotonic()
+        try:
+            gone = self.store.expire()
+        except StoreUnavailable:
+            log.warning("idle sessions not swept: the store is unavailable")
+            return
+        if gone:
+            log.info("deleted %d idle session(s)", gone)
 
     def _record(self, event: AuditEvent) -> None:
         if self.audit is None:

@@ -145,3 +145,18 @@ def test_unknown_actions_and_empty_text_get_an_answer(engine: Engine) -> None:
     assert say(engine, action="nonsense:thing")
     assert say(engine, "")[0].kind == "menu"
     assert say(engine, "x" * 100_000)
+
+
+def test_a_busy_engine_deletes_idle_sessions_of_users_who_never_return(
+    engine: Engine, db_path: Path, clock: object, monkeypatch: object
+) -> None:
+    import bot.dialogue.engine as engine_module
+
+    other = Conversation("test", "local", "someone-else", "t9")
+    engine.handle(Inbound(other, text="a child needs advocacy"))
+    clock.advance(31 * 60)  # type: ignore[attr-defined]
+    monkeypatch.setattr(engine_module, "SWEEP_SECONDS", 0.0)  # type: ignore[attr-defined]
+    say(engine, "a child needs advocacy")  # a different user's turn triggers the sweep
+    with sqlite3.connect(db_path) as db:
+        keys = [row[0] for row in db.execute("SELECT key FROM sessions")]
+    assert keys == [WHO.key]
