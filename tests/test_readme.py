@@ -31,3 +31,9 @@ def test_readme_names_two_commands_and_ci_runs_the_test_one() -> None:
     ci = (README.parent / ".ci" / "run").read_text(encoding="utf-8")
     assert blocks[1].strip() in ci
     assert "protocolbot chat" in blocks[0]
+
+
+def test_readme_lists_every_flow(engine: Engine) -> None:
+    text = README.read_text(encoding="utf-8")
+    for flow_id in engine.flows:
+        assert f"`{flow_id}`" in text, f"README does not list the flow {flow_id}"
