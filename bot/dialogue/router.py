@@ -186,7 +186,8 @@ class Router:
         # one shared word is not enough to start a flow ("recommend a good book")
         shared = {t for t in query if not t.startswith("@") and self._vectors[top].get(t)}
         clear = runner < PLAUSIBLE or best >= LEAD * runner
-        if best >= START and clear and len(shared) >= 2:
+        content_terms = {t for t in query if not t.startswith("@")}
+        if best >= START and clear and len(shared) >= min(2, len(content_terms)):
             return Route(top, best, plausible[:3], scores=scores)
         offer = plausible[:3]
         if SAFEGUARDING in self.flows and self.about_a_child(text):
