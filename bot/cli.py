@@ -70,18 +70,11 @@ def _knowledge(path: Path | None = None) -> Path:
 
 
 def _engine(database: str | None = None) -> Any:
-    from bot.dialogue import FlowError, StoreError, open_engine
+    from bot.dialogue import FlowError, StoreError, engine_for
     from bot.kb import KnowledgeError
 
-    settings = _settings()
     try:
-        return open_engine(
-            database or settings.database,
-            settings.idle_minutes,
-            knowledge=settings.knowledge_dir,
-            flows=settings.flows_dir,
-            contacts=settings.contacts_file,
-        )
+        return engine_for(_settings(), database)
     except (FlowError, KnowledgeError, StoreError) as exc:
         raise fail(str(exc)) from exc
 

@@ -580,17 +580,11 @@ def open_service(
             "the Slack extra is not installed: pip install 'protocol-bot[slack]'"
         ) from exc
     if engine is None:
-        from bot.dialogue import FlowError, StoreError, open_engine
+        from bot.dialogue import FlowError, StoreError, engine_for
         from bot.kb import KnowledgeError
 
         try:
-            engine = open_engine(
-                settings.database,
-                settings.idle_minutes,
-                knowledge=settings.knowledge_dir,
-                flows=settings.flows_dir,
-                contacts=settings.contacts_file,
-            )
+            engine = engine_for(settings)
         except (FlowError, KnowledgeError, StoreError) as exc:
             raise ValueError(str(exc)) from exc
     executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="protocolbot-slack")

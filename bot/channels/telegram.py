@@ -755,15 +755,13 @@ def serve(settings: Settings, *, listen: str = "0.0.0.0", port: int = 8443) -> N
     """
     check_token(settings.telegram_bot_token)  # fail before loading the knowledge base
     webhook = _webhook(settings) if settings.telegram_webhook_url else None
-    from bot.dialogue import open_engine
+    from bot.dialogue import FlowError, StoreError, engine_for
+    from bot.kb import KnowledgeError
 
-    engine = open_engine(
-        settings.database,
-        settings.idle_minutes,
-        knowledge=settings.knowledge_dir,
-        flows=settings.flows_dir,
-        contacts=settings.contacts_file,
-    )
+    try:
+        engine = engine_for(settings)
+    except (FlowError, KnowledgeError, StoreError) as exc:  # the CLI prints it, no traceback
+        raise ValueError(str(exc)) from exc
     app = build_application(settings, engine)
     channel: TelegramChannel = app.bot_data["channel"]
     try:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -29,6 +29,9 @@ from bot.drafting import DraftRenderer
 from bot.kb import ClauseIndex, KnowledgeError, open_index
 from bot.kb.directory import DIRECTORY_FILE, load_directory
 from bot.paths import flows_dir, knowledge_dir
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 __all__ = [
     "AuditEvent",
@@ -52,6 +55,7 @@ __all__ = [
     "StoreError",
     "StoreUnavailable",
     "default_database",
+    "engine_for",
     "load_contacts",
     "open_engine",
     "open_flows",
@@ -107,4 +111,18 @@ def open_engine(
         audit = audit_for(store)
     return Engine(
         index=index, flows=loaded, router=router, renderer=renderer, store=store, audit=audit
+    )
+
+
+def engine_for(settings: Settings, database: str | None = None) -> Engine:
+    """The engine a deployment's settings describe (the terminal, Slack and Telegram share it).
+
+    Raises FlowError, KnowledgeError or StoreError with a message for the operator.
+    """
+    return open_engine(
+        database or settings.database,
+        settings.idle_minutes,
+        knowledge=settings.knowledge_dir,
+        flows=settings.flows_dir,
+        contacts=settings.contacts_file,
     )
