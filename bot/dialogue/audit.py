@@ -5,10 +5,12 @@ the steps the replies came from, the kinds of reply, the clauses shown and, for 
 the sha256 of its text. Never what the user typed, their answers or a draft's text: the
 audit trail outlives the sessions that hold those, so it must not become a second copy.
 
-The SQLite log lives in the sessions' database file and is append-only: triggers refuse
-every UPDATE, every DELETE outside :meth:`SqliteAuditLog.purge`, and any INSERT that would
-overwrite an existing row (``INSERT OR REPLACE`` deletes without firing delete triggers).
-SECURITY.md explains the design and its limits.
+The log lives in the sessions' database and is append-only. In SQLite (here) triggers
+refuse every UPDATE, every DELETE outside :meth:`SqliteAuditLog.purge`, and any INSERT that
+would overwrite an existing row (``INSERT OR REPLACE`` deletes without firing delete
+triggers); the PostgreSQL log (:mod:`bot.dialogue.audit_postgres`) is guarded the same way.
+:func:`audit_for` picks the one that goes with a session store. SECURITY.md explains the
+design and its limits.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from typing import IO, Any, Protocol
 
 from bot.dialogue.messages import Conversation, Reply
 from bot.dialogue.store import SessionStore, SqliteStore, private_file
+from bot.dialogue.store_postgres import PostgresStore
 
 __all__ = [
     "AuditEvent",
@@ -261,9 +264,14 @@ class SqliteAuditLog:
 
 def audit_for(store: SessionStore) -> AuditLog | None:
     """The audit log that goes with a session store: in the same database, so one backup,
-    one set of permissions and one purge cover both. None where no audit log exists yet."""
+    one set of permissions and one purge cover both (and, for PostgreSQL, every instance
+    writes the one trail). None for a store of another kind."""
     if isinstance(store, SqliteStore):
         return SqliteAuditLog(store.path, clock=store.clock)
+    if isinstance(store, PostgresStore):
+        from bot.dialogue.audit_postgres import PostgresAuditLog
+
+        return PostgresAuditLog(store)
     log.warning("no audit log for a %s: turns are not audited", type(store).__name__)
     return None
 

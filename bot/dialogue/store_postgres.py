@@ -144,6 +144,18 @@ class PostgresStore:
             raise StoreUnavailable(f"PostgreSQL at {self.where}: {exc}") from exc
 
     @contextmanager
+    def connection(self) -> Iterator[psycopg.Connection[Any]]:
+        """A pooled connection (autocommit) of its own, never a turn's: for the audit log,
+        which lives in this database and shares this pool. Errors are psycopg's."""
+        with self._pool.connection() as conn:
+            yield conn
+
+    @property
+    def errors(self) -> tuple[type[Exception], ...]:
+        """The exceptions a failed connection or statement raises (psycopg's, the pool's)."""
+        return self._errors
+
+    @contextmanager
     def turn(self, key: str) -> Iterator[None]:
         """Hold conversation ``key`` for one turn, in one transaction."""
         if getattr(self._local, "conn", None) is not None:  # already inside this turn

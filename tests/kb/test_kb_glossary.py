@@ -87,7 +87,10 @@ def test_typo_safeguarding_is_repaired(index: ClauseIndex) -> None:
     assert result.corrections == {"safegaurding": "safeguarding"}
     # either section of the 2023 protocol on child protection concerns answers it
     assert result.hits[0].clause.id.startswith(
-        ("la-2023/safeguarding-and-child-protection-concerns/", "la-2023/child-protection-concerns-")
+        (
+            "la-2023/safeguarding-and-child-protection-concerns/",
+            "la-2023/child-protection-concerns-",
+        )
     )
 
 
