@@ -9,6 +9,7 @@ boosts its own clauses, and a direct reference answers first.
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -31,6 +32,7 @@ HEADING_WEIGHT = 2.0
 TOPIC_WEIGHT = 1.0
 CONCEPT_WEIGHT = 1.0
 NAMED_DOCUMENT_BOOST = 1.6
+HEADING_MATCH = 90  # rapidfuzz ratio for a quoted section heading
 MIN_COVERAGE = 0.3  # share of the query's weight a useful answer must match
 
 
@@ -116,6 +118,20 @@ class ClauseIndex:
         self.__dict__.update(state)
         self._correct = lru_cache(maxsize=4096)(self._correct_uncached)
 
+    # --- references by section heading ------------------------------------------------
+    def _section_references(self, query: str, document: str | None) -> list[Hit]:
+        """A quoted section heading ("LA protocol section 'Who we check ...'") names its
+        paragraphs, which matters for documents without paragraph numbers."""
+        quoted = re.findall(r"[‘'\"“]([^’'\"”]{6,120})[’'\"”]", query)
+        hits: list[Hit] = []
+        for text in quoted:
+            for clause in self.clauses:  # in document order
+                if document not in (None, clause.document):
+                    continue
+                if fuzz.ratio(text.lower(), clause.heading.lower()) >= HEADING_MATCH:
+                    hits.append(Hit(clause, 1.0, (), True))
+        return hits
+
     # --- query analysis ----------------------------------------------------------------
     def _correct_uncached(self, word: str) -> str | None:
         match = process.extractOne(
@@ -180,6 +196,8 @@ class ClauseIndex:
                 wanted = clause_id in self._by_id and document in (None, doc_id)
                 if wanted and all(h.clause.id != clause_id for h in hits):
                     hits.append(Hit(self.kb.clauses[clause_id], 1.0, (), True))
+        if not hits:
+            hits = self._section_references(query, document or (named[0] if named else None))
         weights, corrections, surface_of = self.analyse(query, ignore=named)
         scores = np.zeros(len(self.clauses))
         for term, qweight in weights.items():

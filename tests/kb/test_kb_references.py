@@ -124,3 +124,14 @@ def test_documents_named_by_alias(references: ReferenceParser) -> None:
     ]
     assert references.documents_named("the LGSCO protocol") == ["lgo-2016"]
     assert references.documents_named("the CQC MoU") == ["cqc-2011"]
+
+
+def test_a_quoted_section_heading_names_its_paragraphs(index: ClauseIndex) -> None:
+    result = index.search("LA protocol section 'Who we check with local authorities'", k=3)
+    assert result.hits[0].reference
+    assert result.hits[0].clause.id == "la-2023/who-we-check-with-local-authorities/1"
+    media = index.search("what does ‘Media interest in child protection investigations’ say", k=3)
+    assert [h.clause.id for h in media.hits[:2]] == [
+        "la-2023/media-interest-in-child-protection-investigations/1",
+        "la-2023/media-interest-in-child-protection-investigations/2",
+    ]

@@ -144,7 +144,7 @@ def test_kb_check_passes_and_reports_the_declared_furniture(
         ("annex a para 2 of the nias mou", "nias-2024/annexa/2"),
         ("nias-2024/4", "nias-2024/4"),
         (
-            "befriender references DBS check",
+            "references and an enhanced DBS check for a volunteer befriender",
             "ivs-2025/matching-a-child-with-an-independent-visitor/2",
         ),
         ("kid wants to stop seeing their befriender", "ivs-2025/ending-a-match/1"),
