@@ -354,15 +354,11 @@ def _sqlite_file(where: str) -> Path | None:
 
 
 def _open_stores(where: str, idle_seconds: float) -> tuple[Any, Any]:
-    import sqlite3
-
-    from bot.dialogue import StoreError, open_store
-    from bot.dialogue.audit import AuditUnavailable, audit_for
+    from bot.dialogue import StoreError, open_database
 
     try:
-        store = open_store(where, idle_seconds=idle_seconds)
-        return store, audit_for(store)
-    except (StoreError, AuditUnavailable, sqlite3.Error) as exc:  # e.g. not a database file
+        return open_database(where, idle_seconds=idle_seconds)
+    except StoreError as exc:  # e.g. not a database file, a role without privileges
         raise fail(f"cannot open the database: {exc}", 1) from exc
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -61,3 +63,50 @@ def engine(make_engine: Callable[..., Engine]) -> Engine:
 @pytest.fixture(scope="session")
 def knowledge() -> Path:
     return knowledge_dir()
+
+
+class PostgresSchema:
+    """A fresh schema on the test server, and the URL that puts a store's tables in it."""
+
+    def __init__(self, url: str) -> None:
+        import psycopg
+
+        self.name = f"test_{uuid.uuid4().hex[:12]}"
+        self.admin = psycopg.connect(url, autocommit=True)
+        self.admin.execute(f"CREATE SCHEMA {self.name}")
+        glue = "&" if "?" in url else "?"
+        # application_name marks the connections the stores open, so a test can count them
+        self.url = f"{url}{glue}options=-csearch_path%3D{self.name}&application_name={self.name}"
+
+    def connections(self) -> int:
+        """Connections the stores on this schema hold open."""
+        row = self.admin.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s", (self.name,)
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+    def drop(self) -> None:
+        self.admin.execute(f"DROP SCHEMA {self.name} CASCADE")
+        self.admin.close()
+
+
+@pytest.fixture
+def postgres_schema() -> Iterator[PostgresSchema]:
+    """A schema of its own on the server PROTOCOLBOT_TEST_POSTGRES_URL names, dropped after
+    the test. Skips without that URL (fails instead with PROTOCOLBOT_REQUIRE_POSTGRES=1, as
+    `.ci/run` sets); tests/dialogue/test_store.py says what the server needs."""
+    url = os.environ.get("PROTOCOLBOT_TEST_POSTGRES_URL", "")
+    required = os.environ.get("PROTOCOLBOT_REQUIRE_POSTGRES") == "1"
+    if not url:
+        if required:
+            pytest.fail("PROTOCOLBOT_REQUIRE_POSTGRES=1 but PROTOCOLBOT_TEST_POSTGRES_URL is unset")
+        pytest.skip("needs a PostgreSQL server: set PROTOCOLBOT_TEST_POSTGRES_URL (.ci/run does)")
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        if required:
+            raise
+        pytest.skip("psycopg is not installed: pip install -e '.[dev]'")
+    schema = PostgresSchema(url)
+    yield schema
+    schema.drop()

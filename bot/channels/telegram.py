@@ -9,9 +9,10 @@ A thin translator over the engine, in three parts:
 * sending that retries only the Bot API calls (``RetryAfter`` waits as told, network errors
   back off), so a flaky network never advances the user's step twice or loses it.
 
-Buttons carry a short random key; the engine action it stands for is kept in a small SQLite
-file next to the session database (:class:`ButtonStore`), so a button sent before a restart
-still works after it. Sessions themselves live in the engine's store.
+Buttons carry a short random key; the engine action it stands for, and the chat the button
+was sent to, are kept in the engine's store beside the sessions (:class:`ButtonKeys`), so a
+button sent before a restart still works after it, and instances sharing a PostgreSQL
+database resolve each other's buttons.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ import html
 import logging
 import re
 import secrets
-import sqlite3
 import threading
 import time
 import warnings
@@ -86,9 +86,18 @@ from bot.channels.telegram_render import (
 )
 from bot.config import Settings
 from bot.dialogue.messages import Conversation, Inbound, Reply
+from bot.dialogue.store import StoreError
 from bot.logsafe import without_message
 
-__all__ = ["AllowList", "ButtonStore", "TelegramChannel", "build_application", "serve"]
+__all__ = [
+    "AllowList",
+    "ButtonKeys",
+    "KeyStore",
+    "MemoryKeys",
+    "TelegramChannel",
+    "build_application",
+    "serve",
+]
 
 log = logging.getLogger(__name__)
 
@@ -129,10 +138,22 @@ GROUP_POINTER = (
     "Message me privately to start one. Here I can look up clauses: /clause QUERY."
 )
 RESENT = "<i>This did not reach you earlier, so here it is again:</i>"
+NO_BUTTONS = (
+    "I couldn't attach the buttons to that just now. Type your answer instead "
+    "(or a choice's number), or send /help."
+)
+BUTTON_UNREADABLE = "Sorry, I couldn't read that button just now. Please press it again shortly."
 
 
 class EngineLike(Protocol):
     def handle(self, inbound: Inbound) -> list[Reply]: ...
+
+
+class KeyStore(Protocol):
+    """What the button keys need of a store: :class:`bot.dialogue.SessionStore` has it."""
+
+    def remember(self, namespace: str, value: str, ttl_seconds: float) -> str: ...
+    def recall(self, namespace: str, key: str) -> str | None: ...
 
 
 # ======================================================================================
@@ -232,76 +253,60 @@ class Pressed:
     action: str
 
 
-class ButtonStore:
-    """Short random keys for engine actions, bound to the chat the button was sent to.
+class ButtonKeys:
+    """Short random keys for engine actions, bound to the chat the button was sent to, kept
+    in the engine's store (namespace ``telegram-button``, value ``"<chat id> <action>"``).
 
-    Telegram gives a button 64 bytes of callback data; the key takes 14. The same action in
-    the same chat reuses its key, so the table grows with distinct buttons, not with messages.
-    Keys unused for ``ttl`` seconds are deleted; an older button then asks the user to start
-    again. Only engine action values are stored, never what a user typed.
+    Telegram gives a button 64 bytes of callback data; the key takes 14 with its prefix. The
+    same action in the same chat gets the same key while it is kept, so the store grows with
+    distinct buttons, not with messages. A key is kept for ``ttl`` seconds after its button
+    was last sent; then it is swept by the store's ``expire`` (the running bot's sweep, or
+    ``protocolbot purge``) and an older button asks the user to start again. Only engine
+    action values and chat ids are stored, never what a user typed.
     """
 
-    def __init__(self, path: str | Path, ttl: float = 30 * 86400) -> None:
-        self.path = str(path)
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+    NAMESPACE = "telegram-button"
+
+    def __init__(self, store: KeyStore, ttl: float = 30 * 86400) -> None:
+        self.store = store
         self.ttl = ttl
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=5.0)
-        with self._lock, self._db:
-            if self.path != ":memory:":
-                self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS buttons (key TEXT PRIMARY KEY, chat TEXT NOT NULL, "
-                "action TEXT NOT NULL, used_at REAL NOT NULL, UNIQUE (chat, action))"
-            )
-            self._db.execute("DELETE FROM buttons WHERE used_at < ?", (time.time() - ttl,))
 
     def key_for(self, chat: str, action: str) -> str:
-        now = time.time()
-        with self._lock, self._db:
-            row = self._db.execute(
-                "SELECT key FROM buttons WHERE chat = ? AND action = ?", (chat, action)
-            ).fetchone()
-            if row is not None:
-                self._db.execute("UPDATE buttons SET used_at = ? WHERE key = ?", (now, row[0]))
-                return str(row[0])
-            key = secrets.token_urlsafe(9)  # 12 characters, 72 random bits
-            self._db.execute(
-                "INSERT INTO buttons (key, chat, action, used_at) VALUES (?, ?, ?, ?)",
-                (key, chat, action, now),
-            )
-            return key
+        return self.store.remember(self.NAMESPACE, f"{chat} {action}", self.ttl)
+
+    def keys_for(self, chat: str, actions: Iterable[str]) -> dict[str, str]:
+        """The key of each action, for one keyboard (in a worker thread: one store call each)."""
+        return {action: self.key_for(chat, action) for action in dict.fromkeys(actions)}
 
     def lookup(self, key: str) -> Pressed | None:
-        with self._lock:
-            row = self._db.execute(
-                "SELECT chat, action, used_at FROM buttons WHERE key = ?", (key,)
-            ).fetchone()
-        if row is None or time.time() - row[2] > self.ttl:
+        value = self.store.recall(self.NAMESPACE, key)
+        if value is None:
             return None
-        return Pressed(str(row[0]), str(row[1]))
+        chat, _, action = value.partition(" ")
+        return Pressed(chat, action) if chat and action else None
 
-    def close(self) -> None:
+
+class MemoryKeys:
+    """A :class:`KeyStore` in this process only, for an engine without a store (tests, demos):
+    its buttons stop working when the process ends."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._keys: dict[tuple[str, str], str] = {}
+        self._values: dict[tuple[str, str], str] = {}
+
+    def remember(self, namespace: str, value: str, ttl_seconds: float) -> str:
         with self._lock:
-            self._db.close()
+            key = self._keys.get((namespace, value))
+            if key is None:
+                key = secrets.token_urlsafe(9)
+                self._keys[(namespace, value)] = key
+                self._values[(namespace, key)] = value
+            return key
 
-
-def buttons_path(database: str | Path | None) -> str:
-    """The button store sits beside the session database: sessions.sqlite3 -> sessions.buttons..."""
-    if database is None:
-        from bot.dialogue import default_database
-
-        database = default_database()
-    text = str(database).removeprefix("sqlite:///")
-    if text == ":memory:":
-        return text
-    if "://" in text:  # a server database: keep the keys in the local state folder
-        from bot.dialogue import default_database
-
-        text = str(default_database())
-    path = Path(text)
-    return str(path.with_name(f"{path.stem}.telegram-buttons.sqlite3"))
+    def recall(self, namespace: str, key: str) -> str | None:
+        with self._lock:
+            return self._values.get((namespace, key))
 
 
 # ======================================================================================
@@ -327,7 +332,7 @@ class TelegramChannel:
         self,
         engine: EngineLike,
         access: AllowList,
-        buttons: ButtonStore,
+        buttons: ButtonKeys,
         *,
         attempts: int = 5,
         backoff: float = 1.0,
@@ -490,7 +495,12 @@ class TelegramChannel:
             return
         data = query.data or ""
         key = data.removeprefix(KEY_PREFIX) if data.startswith(KEY_PREFIX) else ""
-        pressed = self.buttons.lookup(key) if key else None
+        try:
+            pressed = await asyncio.to_thread(self.buttons.lookup, key) if key else None
+        except StoreError as exc:  # the store is unreachable: nothing happened, press again
+            log.warning("could not look up a button key: %s", type(exc).__name__)
+            await self._answer(query, BUTTON_UNREADABLE, alert=True)
+            return
         if chat is None or pressed is None or pressed.chat != str(chat.id):
             # an expired key, or a button carried to another chat: it means nothing here
             await self._answer(query, "This button has expired. Send /protocol to start again.")
@@ -593,18 +603,22 @@ class TelegramChannel:
             log.info("could not mark the pressed button: %s", exc)
 
     # --- sending -------------------------------------------------------------------------------
-    def _markup(self, chat_id: int, item: TextOut) -> InlineKeyboardMarkup | None:
+    async def _markup(self, chat_id: int, item: TextOut) -> InlineKeyboardMarkup | None:
+        """The keyboard with each action swapped for its key; StoreError if keys cannot be
+        kept (the store is unreachable)."""
         if not item.keyboard:
             return None
-        chat = str(chat_id)
+        actions = [button.action for row in item.keyboard for button in row if not button.url]
+        keys = (
+            await asyncio.to_thread(self.buttons.keys_for, str(chat_id), actions) if actions else {}
+        )
         return InlineKeyboardMarkup(
             [
                 [
                     InlineKeyboardButton(button.label, url=button.url)
                     if button.url
                     else InlineKeyboardButton(
-                        button.label,
-                        callback_data=KEY_PREFIX + self.buttons.key_for(chat, button.action),
+                        button.label, callback_data=KEY_PREFIX + keys[button.action]
                     )
                     for button in row
                 ]
@@ -613,8 +627,12 @@ class TelegramChannel:
         )
 
     async def _send_all(self, bot: ExtBot[Any], where: Where, items: list[Outgoing]) -> None:
-        """Send in order; what cannot be sent after retries waits for the user's next message."""
+        """Send in order; what cannot be sent after retries waits for the user's next message.
+
+        A keyboard whose keys cannot be kept (the store is unreachable) is left off, and a note
+        at the end says to type the answer instead: the turn has happened either way."""
         chat_id, topic = where
+        unbuttoned = False
         for index, item in enumerate(items):
             call: Callable[[], Awaitable[Message]]
             if isinstance(item, DocumentOut):
@@ -628,12 +646,17 @@ class TelegramChannel:
                     message_thread_id=topic,
                 )
             else:
+                try:
+                    markup = await self._markup(chat_id, item)
+                except StoreError as exc:
+                    log.warning("buttons left off a message to chat %s: %s", chat_id, exc)
+                    markup, unbuttoned = None, True
                 call = partial(
                     bot.send_message,
                     chat_id,
                     item.html,
                     parse_mode=ParseMode.HTML,
-                    reply_markup=self._markup(chat_id, item),
+                    reply_markup=markup,
                     link_preview_options=NO_PREVIEW,
                     message_thread_id=topic,
                 )
@@ -652,6 +675,8 @@ class TelegramChannel:
             except TelegramError as exc:
                 log.error("Bot API error writing to chat %s: %s", chat_id, exc)
                 return
+        if unbuttoned:
+            await self._send_all(bot, where, [TextOut(html.escape(NO_BUTTONS, quote=False))])
 
     async def _retrying(self, call: Callable[[], Awaitable[T]]) -> T:
         """Retry one Bot API call: flood limits as Telegram says, network errors with backoff."""
@@ -721,9 +746,16 @@ async def _post_init(app: App) -> None:
 
 
 def build_application(
-    settings: Settings, engine: EngineLike, *, request: BaseRequest | None = None
+    settings: Settings,
+    engine: EngineLike,
+    *,
+    request: BaseRequest | None = None,
+    store: KeyStore | None = None,
 ) -> App:
-    """The PTB application for ``settings``; ``request`` replaces the HTTP layer (tests)."""
+    """The PTB application for ``settings``; ``request`` replaces the HTTP layer (tests).
+
+    Button keys are kept in ``store``, by default the engine's session store (so in the
+    session database, shared by every instance that uses it)."""
     token = check_token(settings.telegram_bot_token)
     access = AllowList(settings.telegram_allowed_users, settings.telegram_allowlist_file)
     if not access.configured:
@@ -732,7 +764,12 @@ def build_application(
             "TELEGRAM_ALLOWED_USERS or TELEGRAM_ALLOWLIST_FILE."
         )
     base_url, file_url = api_urls(settings.telegram_api_url)
-    channel = TelegramChannel(engine, access, ButtonStore(buttons_path(settings.database)))
+    if store is None:
+        store = getattr(engine, "store", None)
+    if store is None or not hasattr(store, "remember"):
+        log.warning("the engine has no store: button keys are kept in memory, not across restarts")
+        store = MemoryKeys()
+    channel = TelegramChannel(engine, access, ButtonKeys(store))
     builder = (
         Application.builder()
         .token(token)
@@ -763,22 +800,18 @@ def serve(settings: Settings, *, listen: str = "0.0.0.0", port: int = 8443) -> N
     except (FlowError, KnowledgeError, StoreError) as exc:  # the CLI prints it, no traceback
         raise ValueError(str(exc)) from exc
     app = build_application(settings, engine)
-    channel: TelegramChannel = app.bot_data["channel"]
-    try:
-        if webhook is None:
-            app.run_polling(allowed_updates=UPDATES)
-        else:
-            url, secret = webhook
-            app.run_webhook(
-                listen=listen,
-                port=port,
-                url_path=urlparse(url).path.lstrip("/"),
-                webhook_url=url,
-                secret_token=secret,
-                allowed_updates=UPDATES,
-            )
-    finally:
-        channel.buttons.close()
+    if webhook is None:
+        app.run_polling(allowed_updates=UPDATES)
+    else:
+        url, secret = webhook
+        app.run_webhook(
+            listen=listen,
+            port=port,
+            url_path=urlparse(url).path.lstrip("/"),
+            webhook_url=url,
+            secret_token=secret,
+            allowed_updates=UPDATES,
+        )
 
 
 def _webhook(settings: Settings) -> tuple[str, str]:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from bot.dialogue.audit import AuditEvent, AuditLog, SqliteAuditLog, audit_for
+from bot.dialogue.audit import AuditEvent, AuditLog, AuditUnavailable, SqliteAuditLog, audit_for
 from bot.dialogue.engine import Engine
 from bot.dialogue.flow import Flow, Step
 from bot.dialogue.loading import FlowError, load_flows
@@ -57,6 +57,7 @@ __all__ = [
     "default_database",
     "engine_for",
     "load_contacts",
+    "open_database",
     "open_engine",
     "open_flows",
     "open_store",
@@ -88,6 +89,32 @@ def open_flows(
     return loaded, DraftRenderer(flows / "templates", details, directory)
 
 
+def _audit_of(store: SessionStore) -> AuditLog | None:
+    try:
+        return audit_for(store)
+    except AuditUnavailable as exc:
+        raise StoreError(" ".join(f"cannot open the audit log: {exc}".split())) from exc
+
+
+def open_database(
+    database: str | Path | None = None, idle_seconds: float = 30 * 60
+) -> tuple[SessionStore, AuditLog | None]:
+    """The session store ``database`` names (the default SQLite file if None) and the audit
+    log in the same database.
+
+    Either failing to open (a server that cannot be reached, a role without the privileges
+    to create the tables, a file that is not a database) raises StoreError with a one-line
+    message for the operator, and leaves nothing open.
+    """
+    where = database if database is not None else default_database()
+    store = open_store(where, idle_seconds=idle_seconds)
+    try:
+        return store, _audit_of(store)
+    except StoreError:
+        store.close()
+        raise
+
+
 def open_engine(
     database: str | Path | None = None,
     idle_minutes: int = 30,
@@ -99,16 +126,19 @@ def open_engine(
     audit: AuditLog | None = None,
 ) -> Engine:
     """The engine over the bundled (or given) knowledge and flows, with the store that
-    ``database`` names (a SQLite file by default, or a ``postgresql://`` URL)."""
+    ``database`` names (a SQLite file by default, or a ``postgresql://`` URL) and its audit
+    log. Raises StoreError (one line) if either cannot be opened: see :func:`open_database`."""
     root = knowledge or knowledge_dir()
     index = open_index(root)
     loaded, renderer = open_flows(index, flows, contacts)
     router = Router(loaded, index.glossary, RoutingData.load(root / "routing.yaml"))
-    if store is None:
+    if store is None and audit is None:
+        store, audit = open_database(database, idle_seconds=idle_minutes * 60)
+    elif store is None:
         where = database if database is not None else default_database()
         store = open_store(where, idle_seconds=idle_minutes * 60)
-    if audit is None:
-        audit = audit_for(store)
+    elif audit is None:
+        audit = _audit_of(store)
     return Engine(
         index=index, flows=loaded, router=router, renderer=renderer, store=store, audit=audit
     )
@@ -117,7 +147,8 @@ def open_engine(
 def engine_for(settings: Settings, database: str | None = None) -> Engine:
     """The engine a deployment's settings describe (the terminal, Slack and Telegram share it).
 
-    Raises FlowError, KnowledgeError or StoreError with a message for the operator.
+    Raises FlowError, KnowledgeError or StoreError with a message for the operator; a
+    StoreError covers the audit log too, and is one line.
     """
     return open_engine(
         database or settings.database,

@@ -164,10 +164,10 @@ class SqliteAuditLog:
     def __init__(self, path: str | Path, clock: Callable[[], float] = time.time) -> None:
         self.path = str(path).removeprefix("sqlite:///")
         self.clock = clock
-        if self.path != ":memory:":
-            private_file(self.path)
         self._lock = threading.Lock()
         try:
+            if self.path != ":memory:":
+                private_file(self.path)
             self._db = sqlite3.connect(
                 self.path, check_same_thread=False, timeout=5.0, isolation_level=None
             )
@@ -178,8 +178,11 @@ class SqliteAuditLog:
                 # a flag row can only be left behind by hand; it would disable the guard
                 if self._db.execute("SELECT 1 FROM audit_purge").fetchone():
                     self._db.execute("DELETE FROM audit_purge")
-        except sqlite3.Error as exc:
-            raise AuditUnavailable(str(exc)) from exc
+        except (sqlite3.Error, OSError) as exc:
+            if hasattr(self, "_db"):
+                self._db.close()
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            raise AuditUnavailable(f"SQLite database {self.path}: {reason}") from exc
 
     def now(self) -> dt.datetime:
         return dt.datetime.fromtimestamp(self.clock(), dt.UTC)

@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from bot.dialogue.audit import AuditEvent, AuditUnavailable
-from bot.dialogue.store_postgres import _SCHEMA_LOCK, PostgresStore
+from bot.dialogue.store_postgres import _SCHEMA_LOCK, PostgresStore, reason
 
 __all__ = ["PostgresAuditLog"]
 
@@ -107,7 +107,7 @@ class PostgresAuditLog:
                     log.warning("audit_events trigger %s was disabled; enabling it", name)
                     conn.execute(f'ALTER TABLE audit_events ENABLE TRIGGER "{name}"')
         except store.errors as exc:
-            raise AuditUnavailable(f"PostgreSQL at {store.where}: {exc}") from exc
+            raise AuditUnavailable(f"PostgreSQL at {store.where}: {reason(exc)}") from exc
 
     def now(self) -> dt.datetime:
         return dt.datetime.fromtimestamp(self.clock(), dt.UTC)
@@ -199,7 +199,7 @@ class PostgresAuditLog:
             with psycopg.connect(
                 self.store.url, autocommit=True, connect_timeout=max(2, round(self.store.timeout))
             ) as conn:
-                conn.execute("VACUUM (SKIP_LOCKED) sessions, seen_events, audit_events")
+                conn.execute("VACUUM (SKIP_LOCKED) sessions, seen_events, remembered, audit_events")
         except psycopg.Error as exc:
             log.warning(
                 "VACUUM after the purge failed (%s); autovacuum will reclaim the space later",

@@ -1,16 +1,19 @@
 """Where sessions live between turns: SQLite (WAL) by default, so they survive a restart.
 
 A database URL (``postgresql://...``) selects the PostgreSQL store instead
-(``bot.dialogue.store_postgres``), so several bot instances share sessions and the record of
-deliveries already seen. Both stores hold a conversation for a whole turn (:meth:`turn`):
-two clicks on the same button are worked through one after the other, never both against
-the same starting point, and a turn's writes are committed together or not at all.
+(``bot.dialogue.store_postgres``), so several bot instances share sessions, the record of
+deliveries already seen and the short keys a channel hands out for longer values
+(:meth:`SessionStore.remember`, e.g. the keys in Telegram's buttons). Both stores hold a
+conversation for a whole turn (:meth:`turn`): two clicks on the same button are worked
+through one after the other, never both against the same starting point, and a turn's
+writes are committed together or not at all.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
 import sqlite3
 import threading
 import time
@@ -41,7 +44,43 @@ class SessionStore(Protocol):
     def delete(self, key: str) -> None: ...
     def expire(self) -> int: ...
     def first_time(self, key: str) -> bool: ...
+
+    def remember(self, namespace: str, value: str, ttl_seconds: float) -> str:
+        """A short random key that stands for ``value`` in ``namespace`` (12 URL-safe
+        characters, 72 random bits), kept for at least ``ttl_seconds`` from now.
+
+        The same value gets the same key for as long as it is kept, on every instance that
+        shares the database: remembering it again only pushes its expiry back. Once expired
+        (or swept by :meth:`expire`), a value gets a new key and the old one means nothing.
+        Values are short (at most 1,024 bytes of UTF-8) and are not secret from whoever can
+        read the database: keep identifiers and actions in them, never what a user typed."""
+        ...
+
+    def recall(self, namespace: str, key: str) -> str | None:
+        """The value ``key`` stands for in ``namespace``; None if unknown or expired."""
+        ...
+
     def close(self) -> None: ...
+
+
+MAX_REMEMBERED = 1024  # bytes of UTF-8 in a remembered value: short, and fits any index
+
+
+def new_key() -> str:
+    """A key for :meth:`SessionStore.remember`: 12 URL-safe characters, 72 random bits."""
+    return secrets.token_urlsafe(9)
+
+
+def check_remembered(namespace: str, value: str, ttl_seconds: float) -> None:
+    """What both stores accept for :meth:`SessionStore.remember`; ValueError otherwise."""
+    if not namespace:
+        raise ValueError("remember: the namespace is empty")
+    if "\x00" in namespace or "\x00" in value:
+        raise ValueError("remember: NUL characters cannot be stored")
+    if len(value.encode("utf-8", "surrogatepass")) > MAX_REMEMBERED:
+        raise ValueError(f"remember: the value is over {MAX_REMEMBERED} bytes")
+    if not ttl_seconds > 0:
+        raise ValueError("remember: ttl_seconds must be positive")
 
 
 def open_store(
@@ -84,7 +123,26 @@ CREATE TABLE IF NOT EXISTS seen_events (
     key TEXT PRIMARY KEY,
     seen_at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS remembered (
+    namespace TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    expires_at REAL NOT NULL,
+    PRIMARY KEY (namespace, key),
+    UNIQUE (namespace, value)
+);
+CREATE INDEX IF NOT EXISTS remembered_expires_at ON remembered (expires_at);
 """
+
+# remember: one statement, so two instances remembering one value at once get one key; an
+# expired row (not yet swept) is given a new key rather than brought back to life
+_REMEMBER = (
+    "INSERT INTO remembered (namespace, key, value, expires_at) VALUES ({p}, {p}, {p}, {p}) "
+    "ON CONFLICT (namespace, value) DO UPDATE SET "
+    "key = CASE WHEN remembered.expires_at < {p} THEN excluded.key ELSE remembered.key END, "
+    "expires_at = {greatest}(remembered.expires_at, excluded.expires_at) "
+    "RETURNING key"
+)
 
 
 class SqliteStore:
@@ -106,27 +164,44 @@ class SqliteStore:
     ) -> None:
         self.path = str(path)
         self.clock = clock
-        if self.path != ":memory:":
-            private_file(self.path)
         self.idle_seconds = idle_seconds
         self.timeout = timeout
         self._lock = threading.RLock()
         self._turns = 0  # nesting depth of the turn held by the thread holding _lock
         self._failed = False  # a statement of the current turn failed: roll it back
-        self._db = sqlite3.connect(
-            self.path, check_same_thread=False, timeout=timeout, isolation_level=None
-        )
-        with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute("PRAGMA secure_delete=ON")  # deleted answers are overwritten
-            self._db.executescript(_SCHEMA)
+        db: sqlite3.Connection | None = None
+        try:
+            if self.path != ":memory:":
+                private_file(self.path)
+            db = sqlite3.connect(
+                self.path, check_same_thread=False, timeout=timeout, isolation_level=None
+            )
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA secure_delete=ON")  # deleted answers are overwritten
+            db.executescript(_SCHEMA)
+        except (sqlite3.Error, OSError) as exc:  # not a database, a folder we may not write...
+            if db is not None:
+                db.close()
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            raise StoreUnavailable(f"cannot use the SQLite database {self.path}: {reason}") from exc
+        self._db = db
 
     def _run(self, sql: str, args: tuple[object, ...] = ()) -> sqlite3.Cursor:
         """One statement: committed at once, or part of the turn this thread holds."""
         with self._lock:
             try:
                 return self._db.execute(sql, args)
+            except sqlite3.Error as exc:
+                self._failed = self._turns > 0
+                raise StoreUnavailable(str(exc)) from exc
+
+    def _rows(self, sql: str, args: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+        """One statement and all its rows, under the lock: a RETURNING statement is only
+        finished (and, outside a turn, committed) once its rows have all been read."""
+        with self._lock:
+            try:
+                return self._db.execute(sql, args).fetchall()
             except sqlite3.Error as exc:
                 self._failed = self._turns > 0
                 raise StoreUnavailable(str(exc)) from exc
@@ -200,10 +275,13 @@ class SqliteStore:
         self._run("DELETE FROM sessions WHERE key = ?", (key,))
 
     def expire(self) -> int:
-        """Delete every idle session; returns how many went."""
-        cutoff = self.clock() - self.idle_seconds
+        """Delete every idle session, and delivery ids and remembered keys past their time;
+        returns how many sessions went."""
+        now = self.clock()
+        cutoff = now - self.idle_seconds
         gone = self._run("DELETE FROM sessions WHERE updated_at < ?", (cutoff,)).rowcount
-        self._run("DELETE FROM seen_events WHERE seen_at < ?", (self.clock() - 86400,))
+        self._run("DELETE FROM seen_events WHERE seen_at < ?", (now - 86400,))
+        self._run("DELETE FROM remembered WHERE expires_at < ?", (now,))
         return int(gone)
 
     def first_time(self, key: str) -> bool:
@@ -212,6 +290,24 @@ class SqliteStore:
             "INSERT OR IGNORE INTO seen_events (key, seen_at) VALUES (?, ?)", (key, self.clock())
         )
         return cursor.rowcount == 1
+
+    def remember(self, namespace: str, value: str, ttl_seconds: float) -> str:
+        """A short random key for ``value``; see :meth:`SessionStore.remember`."""
+        check_remembered(namespace, value, ttl_seconds)
+        now = self.clock()
+        rows = self._rows(
+            _REMEMBER.format(p="?", greatest="max"),
+            (namespace, new_key(), value, now + ttl_seconds, now),
+        )
+        return str(rows[0][0])
+
+    def recall(self, namespace: str, key: str) -> str | None:
+        """The value ``key`` stands for in ``namespace``; None if unknown or expired."""
+        rows = self._rows(
+            "SELECT value FROM remembered WHERE namespace = ? AND key = ? AND expires_at >= ?",
+            (namespace, key, self.clock()),
+        )
+        return str(rows[0][0]) if rows else None
 
     def close(self) -> None:
         with self._lock:

@@ -1,9 +1,10 @@
 """Sessions in PostgreSQL, so several bot instances behind a load balancer share them.
 
-The same tables and behaviour as the SQLite store. A turn runs in one transaction on one
-pooled connection and first takes a transaction-scoped advisory lock on the conversation
-key: a second turn for the same conversation, on any instance, waits until the first has
-committed and then sees its result. Advisory rather than row locks, because a
+The same tables and behaviour as the SQLite store (sessions, delivery ids, remembered keys).
+A turn runs in one transaction on one pooled connection and first takes a
+transaction-scoped advisory lock on the conversation key: a second turn for the same
+conversation, on any instance, waits until the first has committed and then sees its
+result. Advisory rather than row locks, because a
 conversation's first turn has no row to lock yet. If the lock is not granted within
 ``timeout`` seconds, or the server cannot be reached, the turn raises StoreUnavailable and
 nothing of it is kept.
@@ -23,7 +24,13 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from bot.dialogue.session import Session
-from bot.dialogue.store import StoreError, StoreUnavailable
+from bot.dialogue.store import (
+    _REMEMBER,
+    StoreError,
+    StoreUnavailable,
+    check_remembered,
+    new_key,
+)
 
 if TYPE_CHECKING:
     import psycopg
@@ -43,6 +50,15 @@ _SCHEMA = (
         key TEXT PRIMARY KEY,
         seen_at DOUBLE PRECISION NOT NULL
     )""",
+    """CREATE TABLE IF NOT EXISTS remembered (
+        namespace TEXT NOT NULL,
+        key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        expires_at DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (namespace, key),
+        UNIQUE (namespace, value)
+    )""",
+    "CREATE INDEX IF NOT EXISTS remembered_expires_at ON remembered (expires_at)",
 )
 _SCHEMA_LOCK = 0x70726F746F626F74  # "protobot": instances starting together create tables once
 
@@ -55,6 +71,14 @@ def _where(url: str) -> str:
     """The server a URL names, without its password, for messages and logs."""
     parts = urlsplit(url)
     return f"{parts.hostname or 'localhost'}:{parts.port or 5432}{parts.path or ''}"
+
+
+def reason(exc: BaseException) -> str:
+    """The server's message on one line: its primary text, without the statement it quotes
+    ("LINE 1: ...") or libpq's hints on further lines."""
+    diag = getattr(exc, "diag", None)
+    text = getattr(diag, "message_primary", None) or str(exc) or type(exc).__name__
+    return " ".join(text.split())
 
 
 class PostgresStore:
@@ -93,33 +117,38 @@ class PostgresStore:
             conn.execute("SET statement_timeout = 30000")
             conn.execute("SET idle_in_transaction_session_timeout = 60000")
 
+        options: dict[str, Any] = {
+            "autocommit": True,
+            "connect_timeout": max(2, round(timeout)),
+            # a server gone from the network is noticed in seconds, not TCP's minutes
+            "keepalives": 1,
+            "keepalives_idle": 10,
+            "keepalives_interval": 5,
+            "keepalives_count": 3,
+        }
+        # the tables are made on a connection of our own before the pool starts: a server
+        # that cannot be reached, a refused password or a role without privileges is then
+        # reported as the server put it, once, not as a pool time-out after retries
+        try:
+            with psycopg.connect(url, **options) as conn:
+                configure(conn)
+                with conn.transaction():
+                    conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+                    for statement in _SCHEMA:
+                        conn.execute(statement)
+        except psycopg.Error as exc:
+            raise StoreUnavailable(f"cannot use PostgreSQL at {self.where}: {reason(exc)}") from exc
         self._pool: ConnectionPool[Any] = ConnectionPool(
             url,
             min_size=1,
             max_size=max_connections,
-            kwargs={
-                "autocommit": True,
-                "connect_timeout": max(2, round(timeout)),
-                # a server gone from the network is noticed in seconds, not TCP's minutes
-                "keepalives": 1,
-                "keepalives_idle": 10,
-                "keepalives_interval": 5,
-                "keepalives_count": 3,
-            },
+            kwargs=options,
             configure=configure,
             check=ConnectionPool.check_connection,
             timeout=timeout,
             name="protocolbot-sessions",
             open=True,
         )
-        try:
-            with self._pool.connection() as conn, conn.transaction():
-                conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
-                for statement in _SCHEMA:
-                    conn.execute(statement)
-        except self._errors as exc:
-            self._pool.close()
-            raise StoreUnavailable(f"cannot use PostgreSQL at {self.where}: {exc}") from exc
 
     # --- connections -------------------------------------------------------------------
     @contextmanager
@@ -205,10 +234,14 @@ class PostgresStore:
         self._run("DELETE FROM sessions WHERE key = %s", (key,))
 
     def expire(self) -> int:
-        """Delete every idle session; returns how many went."""
-        cutoff = self.clock() - self.idle_seconds
-        _, gone = self._run("DELETE FROM sessions WHERE updated_at < %s", (cutoff,))
-        self._run("DELETE FROM seen_events WHERE seen_at < %s", (self.clock() - 86400,))
+        """Delete every idle session, and delivery ids and remembered keys past their time;
+        returns how many sessions went."""
+        now = self.clock()
+        _, gone = self._run(
+            "DELETE FROM sessions WHERE updated_at < %s", (now - self.idle_seconds,)
+        )
+        self._run("DELETE FROM seen_events WHERE seen_at < %s", (now - 86400,))
+        self._run("DELETE FROM remembered WHERE expires_at < %s", (now,))
         return gone
 
     def first_time(self, key: str) -> bool:
@@ -218,6 +251,27 @@ class PostgresStore:
             (key, self.clock()),
         )
         return added == 1
+
+    def remember(self, namespace: str, value: str, ttl_seconds: float) -> str:
+        """A short random key for ``value``, the same on every instance while it is kept;
+        see :meth:`bot.dialogue.store.SessionStore.remember`."""
+        check_remembered(namespace, value, ttl_seconds)
+        now = self.clock()
+        rows, _ = self._run(
+            _REMEMBER.format(p="%s", greatest="GREATEST"),
+            (namespace, new_key(), value, now + ttl_seconds, now),
+        )
+        return str(rows[0][0])
+
+    def recall(self, namespace: str, key: str) -> str | None:
+        """The value ``key`` stands for in ``namespace``; None if unknown or expired."""
+        if "\x00" in namespace or "\x00" in key:
+            return None  # never stored (PostgreSQL text cannot hold NUL)
+        rows, _ = self._run(
+            "SELECT value FROM remembered WHERE namespace = %s AND key = %s AND expires_at >= %s",
+            (namespace, key, self.clock()),
+        )
+        return str(rows[0][0]) if rows else None
 
     def close(self) -> None:
         self._pool.close()

@@ -301,12 +301,13 @@ class Harness:
     def __init__(
         self,
         engine: Any,
-        database: Path,
+        database: Path | str,
         *,
         allowed: Iterable[int] = (ALICE["id"], BOB["id"]),
         allowlist_file: Path | None = None,
         api_url: str = "https://api.telegram.org/bot",
         api: FakeBotAPI | None = None,
+        store: Any = None,
     ) -> None:
         self.api = api or FakeBotAPI()  # pass the old one on a restart: Telegram remembers
         self.settings = Settings(
@@ -318,7 +319,7 @@ class Harness:
             database=str(database),
         )
         self.engine = engine
-        self.app = build_application(self.settings, engine, request=self.api)
+        self.app = build_application(self.settings, engine, request=self.api, store=store)
         self.channel: TelegramChannel = self.app.bot_data["channel"]
         self.slept: list[float] = []
         self.channel.sleep = self._sleep
@@ -342,7 +343,6 @@ class Harness:
         self.loop.run_until_complete(self.app.shutdown())
         self.loop.run_until_complete(self.loop.shutdown_default_executor())
         self.loop.close()
-        self.channel.buttons.close()
 
     # --- driving ------------------------------------------------------------------------
     def feed(self, raw: dict[str, Any]) -> list[Call]:
@@ -403,6 +403,11 @@ class Recording:
     @property
     def flows(self) -> dict[str, Any]:
         return dict(self.engine.flows)
+
+    @property
+    def store(self) -> Any:
+        """The engine's session store, where the channel keeps its button keys."""
+        return self.engine.store
 
     def handle(self, inbound: Inbound) -> list[Reply]:
         replies = list(self.engine.handle(inbound))

@@ -7,6 +7,8 @@ layer is ``FakeBotAPI``, so nothing leaves the process and every call is recorde
 from __future__ import annotations
 
 import json
+import re
+import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -33,9 +35,16 @@ from telegram_fakes import (
     walk,
 )
 
-from bot.channels.telegram import AllowList, api_urls, build_application, check_token, serve
+from bot.channels.telegram import (
+    AllowList,
+    MemoryKeys,
+    api_urls,
+    build_application,
+    check_token,
+    serve,
+)
 from bot.config import Settings
-from bot.dialogue import Engine
+from bot.dialogue import Engine, StoreUnavailable, open_engine, open_store
 from bot.dialogue.messages import NAVIGATION, Draft, Option, Reply
 from bot.paths import flows_dir
 
@@ -56,7 +65,8 @@ def start(make_engine: Callable[..., Engine], db_path: Path) -> Iterator[Start]:
     running: list[Harness] = []
 
     def make(engine: Any = None, **options: Any) -> Harness:
-        harness = Harness(engine or Recording(make_engine()), db_path, **options)
+        database = options.pop("database", db_path)
+        harness = Harness(engine or Recording(make_engine()), database, **options)
         running.append(harness)
         return harness
 
@@ -444,6 +454,141 @@ def test_a_restart_mid_flow_keeps_the_step_and_old_buttons_work(start: Start) ->
     assert after.engine.inbounds[-1].action == "ans:significant_harm:yes"
     assert after.engine.replies[-1][0].kind != "error"
     assert "already been answered" not in " ".join(after.api.texts())
+
+
+class Shared:
+    """A database setting, engines on it (each one a separate bot instance), and its button
+    keys read past the store."""
+
+    def __init__(self, setting: str, clock: Any, keys: Callable[[], set[str]]) -> None:
+        self.setting = setting
+        self.clock = clock
+        self.keys = keys
+        self.stores: list[Any] = []
+
+    def engine(self) -> Engine:
+        self.stores.append(open_store(self.setting, clock=self.clock))
+        return open_engine(store=self.stores[-1])
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def shared(request: pytest.FixtureRequest, db_path: Path, clock: Any) -> Iterator[Shared]:
+    """PostgreSQL needs PROTOCOLBOT_TEST_POSTGRES_URL (the case skips without it)."""
+    query = "SELECT key FROM remembered WHERE namespace = 'telegram-button'"
+    if request.param == "sqlite":
+
+        def sqlite_keys() -> set[str]:
+            with sqlite3.connect(db_path) as db:
+                return {key for (key,) in db.execute(query)}
+
+        chosen = Shared(str(db_path), clock, sqlite_keys)
+    else:
+        schema = request.getfixturevalue("postgres_schema")
+
+        def postgres_keys() -> set[str]:
+            schema.admin.execute(f"SET search_path = {schema.name}")
+            return {key for (key,) in schema.admin.execute(query).fetchall()}
+
+        chosen = Shared(schema.url, clock, postgres_keys)
+    yield chosen
+    for store in chosen.stores:
+        store.close()
+
+
+def test_instances_on_one_database_resolve_each_others_buttons(
+    start: Start, shared: Shared, tmp_path: Path
+) -> None:
+    """Webhook instances behind a load balancer: any of them may get the press of a button
+    another one sent, and the button keys are in the shared database, not a local file."""
+    setting, make = shared.setting, shared.engine
+    api = FakeBotAPI()  # one bot: every instance talks to the same Telegram
+    one = start(Recording(make()), database=setting, api=api)
+    two = start(Recording(make()), database=setting, api=api)
+    begin(one, "safeguarding_concern")
+    question = one.last_keyboard()
+    sent = {b["callback_data"] for row in question["reply_markup"]["inline_keyboard"] for b in row}
+    assert {data.removeprefix("k:") for data in sent} <= shared.keys()
+
+    calls = two.press("No", message=question)  # sent by one, pressed on two
+
+    assert [c.method for c in calls][:2] == ["answerCallbackQuery", "editMessageText"]
+    assert two.engine.inbounds[-1].action == "ans:immediate_danger:no"
+    assert "significant harm" in parse_html(api.texts()[-1])
+    one.press("Yes")  # and the other way round: two's new buttons, pressed on one
+    assert one.engine.inbounds[-1].action == "ans:significant_harm:yes"
+    assert one.engine.replies[-1][0].kind != "error"
+    # both instances give one button in one chat the same key
+    one.say("/protocol")
+    two.say("/protocol")
+    menus = [c for c in api.of("sendMessage") if c.keyboard][-2:]
+    assert menus[0].keyboard == menus[1].keyboard
+    # still bound to the chat it was sent to, on whichever instance it is pressed
+    forwarded = dict(question, chat=private_chat(BOB))
+    handled = len(one.engine.inbounds) + len(two.engine.inbounds)
+    for instance in (one, two):
+        calls = instance.feed(callback_update(BOB, forwarded, button_data(question, "Yes")))
+        assert [c.method for c in calls] == ["answerCallbackQuery"]
+        assert "expired" in calls[0].params["text"]
+    assert len(one.engine.inbounds) + len(two.engine.inbounds) == handled
+    assert not [p.name for p in tmp_path.rglob("*") if "button" in p.name]
+
+
+def test_button_keys_hold_chat_ids_and_engine_actions_only(start: Start, db_path: Path) -> None:
+    h = start()
+    begin(h, "child_advocacy")
+    walk(h, h.engine, typed="Ms <b>Jones</b> & Co 07700 900123")
+    h.say("/clause lgo 17")
+    with sqlite3.connect(db_path) as db:
+        rows = db.execute("SELECT namespace, value FROM remembered").fetchall()
+    assert rows and {namespace for namespace, _ in rows} == {"telegram-button"}
+    action = re.compile(rf"^{ALICE['id']} (flow|ans|nav|cmd|draft|edit):[\w:.-]+$")
+    assert [value for _, value in rows if not action.match(value)] == []
+    assert not any("Jones" in value or "07700" in value for _, value in rows)
+
+
+class FlakyKeys:
+    """A key store that can be made unreachable, like a database that has gone away."""
+
+    def __init__(self) -> None:
+        self.keys = MemoryKeys()
+        self.down = False
+
+    def remember(self, namespace: str, value: str, ttl_seconds: float) -> str:
+        if self.down:
+            raise StoreUnavailable("could not connect")
+        return self.keys.remember(namespace, value, ttl_seconds)
+
+    def recall(self, namespace: str, key: str) -> str | None:
+        if self.down:
+            raise StoreUnavailable("could not connect")
+        return self.keys.recall(namespace, key)
+
+
+def test_an_unreachable_key_store_loses_no_turn(start: Start) -> None:
+    keys = FlakyKeys()
+    engine = Scripted()
+    h = start(engine, store=keys)
+    keys.down = True
+
+    calls = h.say("hello")  # the turn happened: its reply goes out, without buttons
+
+    sent = [c for c in calls if c.method == "sendMessage"]
+    assert [c.keyboard for c in sent] == [[], []]
+    assert "You said: hello" in parse_html(sent[0].params["text"])
+    assert "Type your answer instead" in parse_html(sent[1].params["text"])
+    keys.down = False
+    h.say("again")
+    keys.down = True
+
+    calls = h.press("Yes")  # nothing can be known of the button: nothing happens
+
+    answer = only(calls, "answerCallbackQuery")
+    assert [c.method for c in calls] == ["answerCallbackQuery"]
+    assert answer.params["show_alert"] is True and "press it again" in answer.params["text"]
+    assert len(engine.inbounds) == 2
+    keys.down = False
+    h.press("Yes")
+    assert engine.inbounds[-1].action == "ans:q:yes"
 
 
 @pytest.mark.parametrize(

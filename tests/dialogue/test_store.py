@@ -58,6 +58,10 @@ class Backend:
         """(key, data, version) of every stored session, read past the store."""
         raise NotImplementedError
 
+    def remembered(self) -> list[tuple[str, str, str]]:
+        """(namespace, key, value) of every remembered key, read past the store."""
+        raise NotImplementedError
+
     def close(self) -> None:
         for store in self.opened:
             store.close()
@@ -78,6 +82,11 @@ class SqliteBackend(Backend):
     def rows(self) -> list[tuple[str, str, int]]:
         with sqlite3.connect(self.path) as db:
             return db.execute("SELECT key, data, version FROM sessions ORDER BY key").fetchall()
+
+    def remembered(self) -> list[tuple[str, str, str]]:
+        with sqlite3.connect(self.path) as db:
+            query = "SELECT namespace, key, value FROM remembered ORDER BY value"
+            return db.execute(query).fetchall()
 
     def hold_lock(self) -> Callable[[], None]:
         """Another connection takes the database's write lock; returns its release."""
@@ -126,6 +135,12 @@ class PostgresBackend(Backend):
             f"SELECT key, data, version FROM {self.schema}.sessions ORDER BY key"
         )
         return [(str(k), str(d), int(v)) for k, d, v in cursor.fetchall()]
+
+    def remembered(self) -> list[tuple[str, str, str]]:
+        cursor = self.admin.execute(
+            f"SELECT namespace, key, value FROM {self.schema}.remembered ORDER BY value"
+        )
+        return [(str(n), str(k), str(v)) for n, k, v in cursor.fetchall()]
 
     def hold_lock(self) -> Callable[[], None]:
         """Another connection locks the sessions table; returns its release."""
@@ -269,6 +284,82 @@ def test_a_delivery_is_new_only_once_across_instances(backend: Backend, clock: A
     clock.advance(86401)
     one.expire()
     assert two.first_time("slack:Ev1") is True  # forgotten after a day
+
+
+def test_a_remembered_value_has_one_short_key_on_every_instance(
+    backend: Backend, clock: Any
+) -> None:
+    one, two = backend.open(), backend.open()
+    key = one.remember("telegram-button", "1001 ans:q:yes", 3600)
+    assert len(key) == 12 and key.replace("-", "").replace("_", "").isalnum()
+    assert one.remember("telegram-button", "1001 ans:q:yes", 3600) == key
+    assert two.remember("telegram-button", "1001 ans:q:yes", 3600) == key  # another instance
+    assert two.recall("telegram-button", key) == "1001 ans:q:yes"
+    other = two.remember("telegram-button", "1001 ans:q:no", 3600)
+    assert other != key and one.recall("telegram-button", other) == "1001 ans:q:no"
+    assert one.recall("another-namespace", key) is None  # namespaces are apart
+    assert one.remember("another-namespace", "1001 ans:q:yes", 3600) != key
+    assert one.recall("telegram-button", "no-such-key0") is None
+    assert one.recall("telegram-button", "") is None
+    assert [row[2] for row in backend.remembered()] == [
+        "1001 ans:q:no",
+        "1001 ans:q:yes",
+        "1001 ans:q:yes",
+    ]
+
+
+def test_remembered_keys_expire_and_are_swept(backend: Backend, clock: Any) -> None:
+    one, two = backend.open(), backend.open()
+    key = one.remember("ns", "kept", 100)
+    gone = one.remember("ns", "forgotten", 100)
+    clock.advance(60)
+    assert two.remember("ns", "kept", 100) == key  # remembering again keeps it 100 s more
+    clock.advance(60)
+    assert two.recall("ns", key) == "kept"
+    assert two.recall("ns", gone) is None  # past its time, even before the sweep
+    assert one.expire() == 0  # sessions only are counted
+    assert [row[2] for row in backend.remembered()] == ["kept"]
+    clock.advance(101)
+    fresh = one.remember("ns", "kept", 100)  # expired: a new key, the old one means nothing
+    assert fresh != key and two.recall("ns", key) is None and two.recall("ns", fresh) == "kept"
+    clock.advance(101)
+    one.expire()
+    assert backend.remembered() == []
+
+
+def test_many_instances_remembering_one_value_at_once_agree_on_its_key(
+    backend: Backend,
+) -> None:
+    stores = [backend.open() for _ in range(4)]
+    keys: list[str] = [""] * 16
+    start = threading.Barrier(len(keys))
+
+    def run(i: int) -> None:
+        start.wait()
+        keys[i] = stores[i % len(stores)].remember("ns", "chat action", 60)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(keys))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert len(set(keys)) == 1 and keys[0]
+    assert len(backend.remembered()) == 1
+
+
+@pytest.mark.parametrize(
+    ("namespace", "value", "ttl"),
+    [("", "v", 60), ("ns", "x" * 1025, 60), ("ns", "a\x00b", 60), ("ns", "v", 0)],
+    ids=["no namespace", "too long", "NUL", "no time"],
+)
+def test_what_cannot_be_remembered_is_refused(
+    backend: Backend, namespace: str, value: str, ttl: float
+) -> None:
+    store = backend.open()
+    with pytest.raises(ValueError, match="remember"):
+        store.remember(namespace, value, ttl)
+    assert backend.remembered() == []
+    assert store.recall("ns", "a\x00b") is None
 
 
 def test_a_new_store_object_carries_on_where_the_last_one_stopped(
