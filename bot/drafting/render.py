@@ -37,6 +37,26 @@ GLOBALS = frozenset(
 )
 
 
+UNVERIFIED = "[unverified]"
+_NOT_SHOWN = frozenset({"name", "source", "verified", "hours"})
+
+
+def _marked(contacts: Mapping[str, Any]) -> dict[str, Any]:
+    """Contacts as flows and drafts show them: a detail nobody has checked yet says so."""
+    shown: dict[str, Any] = {}
+    for key, entry in contacts.items():
+        if isinstance(entry, Mapping) and entry.get("verified") is False:
+            shown[key] = {
+                field: f"{value} {UNVERIFIED}"
+                if isinstance(value, str) and field not in _NOT_SHOWN
+                else value
+                for field, value in entry.items()
+            }
+        else:
+            shown[key] = entry
+    return shown
+
+
 class TemplateProblem(ValueError):
     """A template that cannot be used; the message names the file."""
 
@@ -63,6 +83,7 @@ class DraftRenderer:
     ) -> None:
         self.templates = templates
         self.contacts = contacts
+        self.shown_contacts = _marked(contacts)
         self.directory = directory if directory is not None else Directory()
         self.env = ImmutableSandboxedEnvironment(
             loader=FileSystemLoader(str(templates)),
@@ -97,7 +118,7 @@ class DraftRenderer:
         values: dict[str, Any] = {key: NOT_KNOWN for key in expected}
         values.update({k: v for k, v in answers.items() if v.strip()})
         values.update(
-            contacts=self.contacts,
+            contacts=self.shown_contacts,
             today=today,
             not_known=NOT_KNOWN,
             due_date=_due,

@@ -160,3 +160,18 @@ def test_a_busy_engine_deletes_idle_sessions_of_users_who_never_return(
     with sqlite3.connect(db_path) as db:
         keys = [row[0] for row in db.execute("SELECT key FROM sessions")]
     assert keys == [WHO.key]
+
+
+def test_a_contact_nobody_has_verified_is_marked_wherever_it_is_shown(engine: Engine) -> None:
+    replies = say(engine, "a complainant should go to the LGO")
+    replies = press(engine, replies, "No")
+    replies = press(
+        engine,
+        replies,
+        next(o.label for r in replies for o in r.options if o.label.startswith("The council")),
+    )
+    replies = say(engine, "Kent County Council")
+    replies = press(engine, replies, "Yes, finished it and still unhappy")
+    shown = "\n".join(r.text for r in replies)
+    assert "0300 061 0614 [unverified]" in shown
+    assert "0300 061 0614\n" not in shown + "\n"
