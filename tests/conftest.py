@@ -91,22 +91,31 @@ class PostgresSchema:
 
 
 @pytest.fixture
-def postgres_schema() -> Iterator[PostgresSchema]:
-    """A schema of its own on the server PROTOCOLBOT_TEST_POSTGRES_URL names, dropped after
-    the test. Skips without that URL (fails instead with PROTOCOLBOT_REQUIRE_POSTGRES=1, as
-    `.ci/run` sets); tests/dialogue/test_store.py says what the server needs."""
+def postgres_url() -> str:
+    """The test server PROTOCOLBOT_TEST_POSTGRES_URL names. Skips without it (fails instead
+    with PROTOCOLBOT_REQUIRE_POSTGRES=1, as `.ci/run` sets); tests/dialogue/test_store.py
+    says what the server needs."""
     url = os.environ.get("PROTOCOLBOT_TEST_POSTGRES_URL", "")
     required = os.environ.get("PROTOCOLBOT_REQUIRE_POSTGRES") == "1"
     if not url:
         if required:
             pytest.fail("PROTOCOLBOT_REQUIRE_POSTGRES=1 but PROTOCOLBOT_TEST_POSTGRES_URL is unset")
-        pytest.skip("needs a PostgreSQL server: set PROTOCOLBOT_TEST_POSTGRES_URL (.ci/run does)")
+        pytest.skip(
+            "needs a PostgreSQL server: set PROTOCOLBOT_TEST_POSTGRES_URL="
+            "postgresql://user:password@127.0.0.1:port/dbname (.ci/run starts one)"
+        )
     try:
         import psycopg  # noqa: F401
     except ImportError:
         if required:
             raise
         pytest.skip("psycopg is not installed: pip install -e '.[dev]'")
-    schema = PostgresSchema(url)
+    return url
+
+
+@pytest.fixture
+def postgres_schema(postgres_url: str) -> Iterator[PostgresSchema]:
+    """A schema of its own on the test server, dropped after the test."""
+    schema = PostgresSchema(postgres_url)
     yield schema
     schema.drop()

@@ -13,7 +13,6 @@ import hashlib
 import io
 import json
 import logging
-import os
 import sqlite3
 import time
 import uuid
@@ -41,8 +40,6 @@ from bot.dialogue.store import StoreUnavailable
 
 WHO = Conversation("test", "T0001", "U0001", "D0001")
 MARKERS = ("Quillon Fairweather-Marker", "07700 900417", "marker.person@example.org")
-POSTGRES_URL = os.environ.get("PROTOCOLBOT_TEST_POSTGRES_URL", "")
-POSTGRES_REQUIRED = os.environ.get("PROTOCOLBOT_REQUIRE_POSTGRES") == "1"
 EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 
 
@@ -140,38 +137,21 @@ class PostgresBackend(Backend):
         self.admin.close()
 
 
-def _postgres_url() -> str:
-    if not POSTGRES_URL:
-        if POSTGRES_REQUIRED:
-            pytest.fail("PROTOCOLBOT_REQUIRE_POSTGRES=1 but PROTOCOLBOT_TEST_POSTGRES_URL is unset")
-        pytest.skip(
-            "PostgreSQL audit tests need a server: set PROTOCOLBOT_TEST_POSTGRES_URL="
-            "postgresql://user:password@127.0.0.1:port/dbname (.ci/run starts one)"
-        )
-    try:
-        import psycopg  # noqa: F401
-    except ImportError:
-        if POSTGRES_REQUIRED:
-            raise
-        pytest.skip("psycopg is not installed: pip install -e '.[dev]'")
-    return POSTGRES_URL
-
-
 @pytest.fixture(params=["sqlite", "postgres"])
 def backend(request: pytest.FixtureRequest, db_path: Path, clock: Any) -> Iterator[Backend]:
     chosen: Backend
     if request.param == "sqlite":
         chosen = SqliteBackend(clock, db_path)
     else:
-        chosen = PostgresBackend(clock, _postgres_url())
+        chosen = PostgresBackend(clock, request.getfixturevalue("postgres_url"))
     yield chosen
     chosen.close()
 
 
 @pytest.fixture
-def postgres(clock: Any) -> Iterator[PostgresBackend]:
+def postgres(clock: Any, postgres_url: str) -> Iterator[PostgresBackend]:
     """The PostgreSQL backend alone, for what only it has."""
-    chosen = PostgresBackend(clock, _postgres_url())
+    chosen = PostgresBackend(clock, postgres_url)
     yield chosen
     chosen.close()
 

@@ -8,7 +8,6 @@ gets its own schema, dropped afterwards.
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import subprocess
 import sys
@@ -35,8 +34,6 @@ from bot.dialogue import (
 )
 from bot.dialogue.session import Mark, Session
 
-POSTGRES_URL = os.environ.get("PROTOCOLBOT_TEST_POSTGRES_URL", "")
-POSTGRES_REQUIRED = os.environ.get("PROTOCOLBOT_REQUIRE_POSTGRES") == "1"
 WHO = Conversation("test", "local", "u1", "t1")
 ALREADY = "already been answered"
 
@@ -169,23 +166,6 @@ class PostgresBackend(Backend):
         self.admin.close()
 
 
-def _postgres_url() -> str:
-    if not POSTGRES_URL:
-        if POSTGRES_REQUIRED:
-            pytest.fail("PROTOCOLBOT_REQUIRE_POSTGRES=1 but PROTOCOLBOT_TEST_POSTGRES_URL is unset")
-        pytest.skip(
-            "PostgreSQL store tests need a server: set PROTOCOLBOT_TEST_POSTGRES_URL="
-            "postgresql://user:password@127.0.0.1:port/dbname (.ci/run starts one)"
-        )
-    try:
-        import psycopg  # noqa: F401
-    except ImportError:
-        if POSTGRES_REQUIRED:
-            raise
-        pytest.skip("psycopg is not installed: pip install -e '.[dev]'")
-    return POSTGRES_URL
-
-
 @pytest.fixture(params=["sqlite", "postgres"])
 def backend(
     request: pytest.FixtureRequest, tmp_path: Path, clock: Callable[[], float]
@@ -194,7 +174,7 @@ def backend(
     if request.param == "sqlite":
         chosen = SqliteBackend(clock, tmp_path / "sessions.sqlite3")
     else:
-        chosen = PostgresBackend(clock, _postgres_url())
+        chosen = PostgresBackend(clock, request.getfixturevalue("postgres_url"))
     yield chosen
     chosen.close()
 
