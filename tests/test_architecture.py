@@ -68,3 +68,15 @@ def test_only_config_and_cli_read_settings_from_the_environment() -> None:
             assert "os.environ" not in text and "getenv" not in text, (
                 f"{where} reads the environment"
             )
+
+
+@pytest.mark.parametrize("package", ["bot.kb", "bot.dialogue", "bot.drafting"])
+def test_each_package_names_its_public_surface(package: str) -> None:
+    import importlib
+
+    module = importlib.import_module(package)
+    public = getattr(module, "__all__", None)
+    assert public, f"{package} has no __all__"
+    missing = [name for name in public if not hasattr(module, name)]
+    assert not missing, f"{package}.__all__ names what it does not have: {missing}"
+    assert list(public) == sorted(public), f"{package}.__all__ is not sorted"
