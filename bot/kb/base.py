@@ -44,12 +44,6 @@ class KnowledgeBase:
             )
         return cls(root, documents, clauses)
 
-    @classmethod
-    def from_documents(cls, root: Path, parsed: list[ParsedDocument]) -> KnowledgeBase:
-        documents = {p.document.id: p.document for p in parsed}
-        clauses = {c.id: c for p in parsed for c in p.clauses}
-        return cls(root, documents, clauses)
-
     # --- questions ---------------------------------------------------------------------
     def clause(self, clause_id: str) -> Clause:
         try:
