@@ -9,8 +9,6 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from bot.dialogue.audit import AuditEvent, AuditLog, AuditUnavailable, SqliteAuditLog, audit_for
 from bot.dialogue.engine import Engine
 from bot.dialogue.flow import Flow, Step
@@ -28,6 +26,7 @@ from bot.dialogue.store_postgres import PostgresStore
 from bot.drafting import DraftRenderer
 from bot.kb import ClauseIndex, KnowledgeError, open_index
 from bot.kb.directory import DIRECTORY_FILE, load_directory
+from bot.kb.documents import read_yaml
 from bot.paths import flows_dir, knowledge_dir
 
 if TYPE_CHECKING:
@@ -70,10 +69,7 @@ def default_database() -> Path:
 
 
 def load_contacts(path: Path) -> dict[str, Any]:
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise KnowledgeError(f"{path}: cannot read contacts: {exc}") from exc
+    raw = read_yaml(path, "contacts") or {}
     if not isinstance(raw, dict):
         raise KnowledgeError(f"{path}: contacts must be a mapping of name -> details")
     return raw

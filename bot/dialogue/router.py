@@ -14,10 +14,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
 from rapidfuzz import fuzz, process
 
 from bot.dialogue.flow import Flow
+from bot.kb.documents import KnowledgeError, read_yaml
 from bot.kb.glossary import Glossary
 from bot.kb.text import STOPWORDS, stem, words
 
@@ -73,7 +73,9 @@ class RoutingData:
 
     @classmethod
     def load(cls, path: Path) -> RoutingData:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raw = read_yaml(path, "routing data") or {}
+        if not isinstance(raw, dict):
+            raise KnowledgeError(f"{path}: routing data must be a mapping of lists of phrases")
         return cls(
             [str(x) for x in raw.get("risk", [])],
             [str(x) for x in raw.get("small_talk", [])],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import yaml
 from pydantic import TypeAdapter, ValidationError
@@ -16,11 +17,16 @@ class KnowledgeError(Exception):
     """The knowledge base is inconsistent; the message says where and how to fix it."""
 
 
-def load_documents(path: Path) -> list[Document]:
+def read_yaml(path: Path, what: str) -> Any:
+    """A data file an administrator edits, or a KnowledgeError naming the file and the fault."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
-        raise KnowledgeError(f"{path}: cannot read document metadata: {exc}") from exc
+        raise KnowledgeError(f"{path}: cannot read {what}: {exc}") from exc
+
+
+def load_documents(path: Path) -> list[Document]:
+    raw = read_yaml(path, "document metadata")
     try:
         documents = _DOCUMENTS.validate_python(raw or [])
     except ValidationError as exc:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-
-from bot.kb.documents import KnowledgeError
+from bot.kb.documents import KnowledgeError, read_yaml
 from bot.kb.text import terms
 
 CONCEPT_PREFIX = "@"
@@ -29,10 +27,7 @@ class Glossary:
 
     @classmethod
     def load(cls, path: Path) -> Glossary:
-        try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8")) or []
-        except (OSError, yaml.YAMLError) as exc:
-            raise KnowledgeError(f"{path}: cannot read the glossary: {exc}") from exc
+        raw = read_yaml(path, "the glossary") or []
         if not isinstance(raw, list) or not all(
             isinstance(g, list) and g and all(isinstance(p, str) for p in g) for g in raw
         ):

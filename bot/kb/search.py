@@ -16,11 +16,10 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-import yaml
 from rapidfuzz import fuzz, process
 
 from bot.kb.base import KnowledgeBase
-from bot.kb.documents import KnowledgeError
+from bot.kb.documents import KnowledgeError, read_yaml
 from bot.kb.glossary import Glossary
 from bot.kb.model import Clause
 from bot.kb.references import ReferenceParser
@@ -233,10 +232,7 @@ def load_topics(root: Path) -> dict[str, list[str]]:
     path = root / "clause_topics.yaml"
     if not path.exists():
         return {}
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise KnowledgeError(f"{path}: cannot read clause topics: {exc}") from exc
+    raw = read_yaml(path, "clause topics") or {}
     if not isinstance(raw, dict):
         raise KnowledgeError(f"{path}: clause topics must map clause ids to lists of phrases")
     return {str(k): [str(p) for p in (v or [])] for k, v in raw.items()}

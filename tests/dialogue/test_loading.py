@@ -171,3 +171,14 @@ def test_kb_check_covers_flows(tmp_path: Path) -> None:
     report = full_check(knowledge_dir(), bad)
     assert any("lgo-2016/77" in e and "lgo_complaint.yaml" in e for e in report.errors)
     assert full_check(knowledge_dir()).ok
+
+
+@pytest.mark.parametrize("content", ["risk: [unclosed", "- just\n- a list\n"])
+def test_broken_routing_data_is_named_not_a_traceback(tmp_path: Path, content: str) -> None:
+    from bot.dialogue.router import RoutingData
+    from bot.kb import KnowledgeError
+
+    path = tmp_path / "routing.yaml"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(KnowledgeError, match=r"routing\.yaml"):
+        RoutingData.load(path)
