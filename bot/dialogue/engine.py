@@ -12,7 +12,7 @@ from typing import Any
 
 from bot.dialogue.answers import check_answer
 from bot.dialogue.audit import AuditEvent, AuditLog
-from bot.dialogue.flow import END, Flow, Step
+from bot.dialogue.flow import END, SAFEGUARDING, Flow, Step
 from bot.dialogue.messages import NAVIGATION, Draft, DraftField, Inbound, Option, Reply
 from bot.dialogue.router import Router
 from bot.dialogue.session import Mark, Session
@@ -390,7 +390,14 @@ class _Turn:
             return
         if route.flow:
             others = [self.engine.flows[f].title for f in route.offer if f != route.flow]
-            if route.risk and others:
+            if route.risk and route.flow != SAFEGUARDING and SAFEGUARDING in self.engine.flows:
+                self.say(
+                    "This mentions a possible risk to a child. This protocol first checks that "
+                    "the concern itself has been referred, and takes you through "
+                    f"“{self.engine.flows[SAFEGUARDING].title}” if it has not.",
+                    kind="notice",
+                )
+            elif route.risk and others:
                 self.say(
                     "This suggests a child may be at risk, so we start with safeguarding. "
                     f"Afterwards you can choose “{others[0]}” from the menu.",

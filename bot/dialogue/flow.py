@@ -21,6 +21,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 END = "end"
+SAFEGUARDING = "safeguarding_concern"  # the flow every possible risk to a child leads to
 STEP_ID = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -179,6 +180,11 @@ class Flow(BaseModel):
     description: str
     triggers: tuple[str, ...] = Field(min_length=3)
     steps: tuple[Step, ...] = Field(min_length=1)
+    # The flow's subject is itself a child protection case (press interest in one, say), and
+    # within its first steps it asks whether the concern has been referred, running the
+    # safeguarding flow if not. Risk words in a message then do not pre-empt it when the
+    # message is clearly about this flow; the loader checks the early call is there.
+    checks_referral_first: bool = False
 
     @field_validator("id")
     @classmethod

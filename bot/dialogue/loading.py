@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from bot.dialogue.flow import END, Flow, Step
+from bot.dialogue.flow import END, SAFEGUARDING, Flow, Step
 from bot.drafting.render import GLOBALS, DraftRenderer, TemplateProblem
 
 
@@ -39,6 +39,22 @@ def _reachable(flow: Flow) -> set[str]:
         seen.add(step_id)
         todo.extend(flow.step(step_id).targets())
     return seen
+
+
+EARLY_STEPS = 4  # how soon a flow that checks the referral first must be able to call it
+
+
+def _calls_early(flow: Flow, called: str) -> bool:
+    """Some path from the start reaches a call of `called` within EARLY_STEPS steps."""
+    known = {s.id for s in flow.steps}
+    frontier, depth = {flow.start}, 0
+    while frontier and depth < EARLY_STEPS:
+        steps = [flow.step(i) for i in frontier if i in known]
+        if any(s.call == called for s in steps):
+            return True
+        frontier = {t for s in steps for t in s.targets() if t in known}
+        depth += 1
+    return False
 
 
 def _can_finish(flow: Flow) -> set[str]:
@@ -122,6 +138,11 @@ def validate_flow(
             problems.append(
                 f"{at(step)}: template uses {name!r}, which is not an answer of this flow"
             )
+    if flow.checks_referral_first and not _calls_early(flow, SAFEGUARDING):
+        problems.append(
+            f"{where}: checks_referral_first is set, but no step within the first "
+            f"{EARLY_STEPS} calls {SAFEGUARDING!r}"
+        )
     reachable = _reachable(flow)
     for step_id in ids:
         if step_id not in reachable:

@@ -3,7 +3,11 @@
 Each flow is described by its trigger examples, title and description. A message is
 compared with them as TF-IDF vectors of stemmed words plus glossary concepts (so
 "ombudsmen", "LGSCO" and "council complaint" meet), with typo repair against the flows'
-vocabulary. Words that suggest a child may be at risk always bring the safeguarding flow in.
+vocabulary. Words that suggest a child may be at risk (misspelt or not) always bring the
+safeguarding flow in: it is started, unless the message is clearly about a flow that itself
+asks first whether the concern has been referred (press interest in an abuse case), which is
+then started with safeguarding offered beside it. A bare name ("lgo") or a message close to
+three flows at once asks rather than guesses.
 """
 
 from __future__ import annotations
@@ -16,15 +20,17 @@ from pathlib import Path
 
 from rapidfuzz import fuzz, process
 
-from bot.dialogue.flow import Flow
+from bot.dialogue.flow import SAFEGUARDING, Flow
 from bot.kb.documents import KnowledgeError, read_yaml
 from bot.kb.glossary import Glossary
 from bot.kb.text import STOPWORDS, stem, words
 
-SAFEGUARDING = "safeguarding_concern"
 START = 0.18  # similarity a message needs before a flow is started on its own
-LEAD = 1.25  # and how far ahead of the runner-up it must be
+LEAD = 1.1  # and how far ahead of the runner-up it must be
 PLAUSIBLE = 0.14  # worth offering as an alternative
+SHORT_LEAD = 1.5  # the lead a one-word message needs
+DIFFUSE = 1.25  # three flows this close together: the message is too general to pick one
+RISK_LEAD = 1.6  # lead over safeguarding a flow that checks the referral first needs, at risk
 
 
 @dataclass(frozen=True)
@@ -66,6 +72,7 @@ class RoutingData:
         self.children = _phrases(list(children))
         self.not_children = [" ".join(words(p)) for p in not_children]
         self.risk = _phrases(risk)
+        self.risk_surface = [" ".join(words(p)) for p in risk]
         self.not_risk = [" ".join(words(p)) for p in not_risk]
         self.case_cues = _phrases(list(case_cues))
         self.small_talk = {w for p in small_talk for w in words(p)}
@@ -121,6 +128,7 @@ class Router:
             | glossary.surface_words
         )
         self._known = set(self._vocabulary)
+        self._risk_words = sorted({w for p in data.risk_surface for w in p.split() if len(w) >= 6})
 
     def _features(self, text: str, fix_typos: bool = False) -> list[str]:
         surface = words(text)
@@ -136,6 +144,16 @@ class Router:
         match = process.extractOne(word, self._vocabulary, scorer=fuzz.ratio, score_cutoff=84)
         # a misspelling keeps its first letter far more often than not ("nearest" is not
         # "interest")
+        return str(match[0]) if match and str(match[0])[0] == word[0] else word
+
+    def _risk_spelling(self, word: str) -> str:
+        """The risk word a misspelling stands for ("safegaurding"), else the word itself.
+
+        Separate from the general repair: a misspelling may be common enough to sit among
+        the flows' own trigger examples, and a risk word must be caught all the same."""
+        if word in self._risk_words or len(word) < 6 or word in STOPWORDS:
+            return word
+        match = process.extractOne(word, self._risk_words, scorer=fuzz.ratio, score_cutoff=90)
         return str(match[0]) if match and str(match[0])[0] == word[0] else word
 
     def _weigh(self, bag: Counter[str]) -> dict[str, float]:
@@ -165,7 +183,10 @@ class Router:
 
     def route(self, text: str) -> Route:
         surface = words(text)
-        risk = self.has_risk(text)
+        # a misspelt risk word ("safegaurding") still counts; so does one the repair would miss
+        risk = self.has_risk(text) or self.has_risk(
+            " ".join(self._risk_spelling(w) for w in surface)
+        )
         content = [w for w in surface if w not in STOPWORDS and w not in self.data.small_talk]
         if not content and not risk:
             return Route(None, 0.0, small_talk=True)
@@ -181,15 +202,29 @@ class Router:
         names_document = bool(set(surface) & _DOCUMENT_WORDS)
         if self.looks_like_lookup(text) and (not risk or names_document):
             return Route(None, best, plausible[:3], risk, lookup=True, scores=scores)
-        if risk and SAFEGUARDING in self.flows:
-            # a child may be at risk: safeguarding comes first, whatever else the message is about
-            offer = (SAFEGUARDING, *[f for f in plausible if f != SAFEGUARDING])[:3]
-            return Route(SAFEGUARDING, max(scores[SAFEGUARDING], START), offer, True, scores=scores)
         # one shared word is not enough to start a flow ("recommend a good book")
         shared = {t for t in query if not t.startswith("@") and self._vectors[top].get(t)}
-        clear = runner < PLAUSIBLE or best >= LEAD * runner
         content_terms = {t for t in query if not t.startswith("@")}
-        if best >= START and clear and len(shared) >= min(2, len(content_terms)):
+        enough = best >= START and len(shared) >= min(2, len(content_terms))
+        if risk and SAFEGUARDING in self.flows:
+            others = [f for f in plausible if f != SAFEGUARDING]
+            if (
+                self.flows[top].checks_referral_first
+                and enough
+                and best >= RISK_LEAD * scores.get(SAFEGUARDING, 0.0)
+            ):
+                # press interest in an abuse case: that flow, which asks first whether the
+                # concern has been referred and runs safeguarding if not; safeguarding is offered
+                offer = (top, SAFEGUARDING, *[f for f in others if f != top])[:3]
+                return Route(top, best, offer, True, scores=scores)
+            # a child may be at risk: safeguarding comes first, whatever else the message is about
+            offer = (SAFEGUARDING, *others)[:3]
+            return Route(SAFEGUARDING, max(scores[SAFEGUARDING], START), offer, True, scores=scores)
+        third = scores[ranked[2]] if len(ranked) > 2 else 0.0
+        # a bare name ("lgo", "the ombudsman") says little: it must point at one flow clearly
+        lead = LEAD if len(content_terms) > 1 else SHORT_LEAD
+        clear = (runner < PLAUSIBLE or best >= lead * runner) and best >= DIFFUSE * third
+        if enough and clear:
             return Route(top, best, plausible[:3], scores=scores)
         offer = plausible[:3]
         if SAFEGUARDING in self.flows and self.about_a_child(text):

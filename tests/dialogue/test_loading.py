@@ -182,3 +182,18 @@ def test_broken_routing_data_is_named_not_a_traceback(tmp_path: Path, content: s
     path.write_text(content, encoding="utf-8")
     with pytest.raises(KnowledgeError, match=r"routing\.yaml"):
         RoutingData.load(path)
+
+
+def test_checking_the_referral_first_needs_an_early_call_of_safeguarding(
+    tmp_path: Path, clause_ids: set[str]
+) -> None:
+    with pytest.raises(FlowError) as error:
+        load_one(tmp_path, variant(checks_referral_first=True), clause_ids)
+    assert "tiny.yaml: checks_referral_first is set" in str(error.value)
+    assert "'safeguarding_concern'" in str(error.value)
+
+
+def test_the_media_flow_checks_the_referral_first(clause_ids: set[str]) -> None:
+    contacts = load_contacts(knowledge_dir() / "contacts.yaml")
+    flows = load_flows(flows_dir(), clause_ids=clause_ids, contacts=contacts)
+    assert [f for f in flows if flows[f].checks_referral_first] == ["media_interest"]
