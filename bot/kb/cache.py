@@ -1,7 +1,9 @@
 """An on-disk cache of the built look-up index, so the command line starts fast.
 
-The key is a hash of every knowledge file the index is built from and of the code version,
-so an edited glossary or a rebuilt clause index is never served stale. A cache that cannot
+The key is a hash of the knowledge folder's resolved path, of every knowledge file the index
+is built from and of the code version (every module of bot/kb), so an edited glossary or a
+rebuilt clause index is never served stale, and one folder's index (which remembers its
+folder) is never served for another folder with the same contents. A cache that cannot
 be read or written is ignored: the index is simply built.
 """
 
@@ -28,8 +30,9 @@ def cache_dir() -> Path:
 
 def _key(root: Path) -> str:
     digest = hashlib.sha256(bot.__version__.encode())
-    for module in ("search.py", "glossary.py", "text.py", "model.py"):
-        digest.update((Path(__file__).parent / module).read_bytes())
+    digest.update(str(root.resolve()).encode() + b"\0")
+    for module in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(module.name.encode() + module.read_bytes())
     for name in INPUTS:
         path = root / name
         digest.update(name.encode() + (path.read_bytes() if path.exists() else b"-"))
@@ -39,6 +42,7 @@ def _key(root: Path) -> str:
 def cached(root: Path, build: Callable[[], T]) -> T:
     if os.environ.get("PROTOCOLBOT_NO_CACHE"):
         return build()
+    path: Path | None = None
     try:
         path = cache_dir() / f"index-{_key(root)}.pickle"
         with path.open("rb") as stored:
@@ -46,11 +50,13 @@ def cached(root: Path, build: Callable[[], T]) -> T:
     except (OSError, pickle.PickleError, EOFError, AttributeError, ImportError):
         pass
     value = build()
+    if path is None:  # the key could not be made: nowhere to store the index
+        return value
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile("wb", dir=path.parent, delete=False) as handle:
             pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(handle.name, path)
-    except (OSError, pickle.PickleError, NameError):
+    except (OSError, pickle.PickleError):
         pass
     return value
