@@ -15,15 +15,17 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from rapidfuzz import fuzz, process
 
 from bot.dialogue.flow import SAFEGUARDING, Flow
 from bot.kb.documents import KnowledgeError, read_yaml
-from bot.kb.glossary import Glossary
-from bot.kb.text import STOPWORDS, stem, words
+from bot.kb.glossary import CONCEPT_PREFIX, Glossary
+from bot.kb.text import STOPWORDS, stem, terms, words
 
 START = 0.18  # similarity a message needs before a flow is started on its own
 LEAD = 1.1  # and how far ahead of the runner-up it must be
@@ -54,8 +56,19 @@ class Route:
         return tuple((f, self.scores.get(f, 0.0)) for f in self.offer if f != self.flow)
 
 
-def _phrases(items: list[str]) -> list[tuple[str, ...]]:
-    return [tuple(stem(w) for w in words(p)) for p in items]
+class Phrases:
+    """Stemmed phrases, found in a message by looking up each run of its terms."""
+
+    def __init__(self, items: list[str]) -> None:
+        self._set = frozenset(t for t in (tuple(terms(p)) for p in items) if t)
+        self._longest = max((len(p) for p in self._set), default=0)
+
+    def found_in(self, stemmed: list[str]) -> bool:
+        return any(
+            tuple(stemmed[start : start + length]) in self._set
+            for start in range(len(stemmed))
+            for length in range(1, min(self._longest, len(stemmed) - start) + 1)
+        )
 
 
 class RoutingData:
@@ -69,12 +82,13 @@ class RoutingData:
         children: list[str] = (),  # type: ignore[assignment]
         not_children: list[str] = (),  # type: ignore[assignment]
     ) -> None:
-        self.children = _phrases(list(children))
+        self.children = Phrases(list(children))
         self.not_children = [" ".join(words(p)) for p in not_children]
-        self.risk = _phrases(risk)
-        self.risk_surface = [" ".join(words(p)) for p in risk]
+        self.risk = Phrases(risk)
+        # the longer words of the risk phrases, which a misspelling is matched against
+        self.risk_words = sorted({w for p in risk for w in words(p) if len(w) >= 6})
         self.not_risk = [" ".join(words(p)) for p in not_risk]
-        self.case_cues = _phrases(list(case_cues))
+        self.case_cues = Phrases(list(case_cues))
         self.small_talk = {w for p in small_talk for w in words(p)}
         self.lookup_openers = [" ".join(words(p)) for p in lookup_openers]
 
@@ -99,13 +113,21 @@ _DOCUMENT_WORDS = frozenset(
 )
 
 
-def _contains(stemmed: list[str], phrases: list[tuple[str, ...]]) -> bool:
-    return any(
-        tuple(stemmed[i : i + len(p)]) == p
-        for p in phrases
-        if p
-        for i in range(len(stemmed) - len(p) + 1)
-    )
+def _nearest(word: str, choices: list[str], cutoff: int) -> str:
+    """The closest of the choices to a misspelt word, or the word itself.
+
+    A misspelling keeps its first letter far more often than not ("nearest" is not
+    "interest")."""
+    match = process.extractOne(word, choices, scorer=fuzz.ratio, score_cutoff=cutoff)
+    return str(match[0]) if match and str(match[0])[0] == word[0] else word
+
+
+def _mentions(text: str, phrases: Phrases, exceptions: list[str]) -> bool:
+    """Whether the text names one of the phrases once the harmless exceptions are taken out."""
+    plain = " ".join(words(text))
+    for exception in exceptions:
+        plain = plain.replace(exception, " ")
+    return phrases.found_in([stem(w) for w in plain.split()])
 
 
 class Router:
@@ -128,7 +150,11 @@ class Router:
             | glossary.surface_words
         )
         self._known = set(self._vocabulary)
-        self._risk_words = sorted({w for p in data.risk_surface for w in p.split() if len(w) >= 6})
+        # typo repair is memoised per word, as in the clause look-up
+        self._repair: Callable[[str], str] = lru_cache(maxsize=4096)(self._repair_uncached)
+        self._risk_spelling: Callable[[str], str] = lru_cache(maxsize=4096)(
+            self._risk_spelling_uncached
+        )
 
     def _features(self, text: str, fix_typos: bool = False) -> list[str]:
         surface = words(text)
@@ -138,23 +164,19 @@ class Router:
         content = [t for t in stemmed if t not in STOPWORDS]
         return content + self.glossary.concepts(stemmed)
 
-    def _repair(self, word: str) -> str:
+    def _repair_uncached(self, word: str) -> str:
         if word in self._known or len(word) < 5 or word.isdigit() or word in STOPWORDS:
             return word
-        match = process.extractOne(word, self._vocabulary, scorer=fuzz.ratio, score_cutoff=84)
-        # a misspelling keeps its first letter far more often than not ("nearest" is not
-        # "interest")
-        return str(match[0]) if match and str(match[0])[0] == word[0] else word
+        return _nearest(word, self._vocabulary, 84)
 
-    def _risk_spelling(self, word: str) -> str:
+    def _risk_spelling_uncached(self, word: str) -> str:
         """The risk word a misspelling stands for ("safegaurding"), else the word itself.
 
         Separate from the general repair: a misspelling may be common enough to sit among
         the flows' own trigger examples, and a risk word must be caught all the same."""
-        if word in self._risk_words or len(word) < 6 or word in STOPWORDS:
+        if word in self.data.risk_words or len(word) < 6 or word in STOPWORDS:
             return word
-        match = process.extractOne(word, self._risk_words, scorer=fuzz.ratio, score_cutoff=90)
-        return str(match[0]) if match and str(match[0])[0] == word[0] else word
+        return _nearest(word, self.data.risk_words, 90)
 
     def _weigh(self, bag: Counter[str]) -> dict[str, float]:
         vector = {t: (1 + math.log(c)) * self._idf.get(t, 0.0) for t, c in bag.items()}
@@ -162,16 +184,18 @@ class Router:
         return {t: v / norm for t, v in vector.items()}
 
     def about_a_child(self, text: str) -> bool:
-        plain = " ".join(words(text))
-        for name in self.data.not_children:  # "the Children's Commissioner" is not a child
-            plain = plain.replace(name, " ")
-        return _contains([stem(w) for w in plain.split()], self.data.children)
+        # "the Children's Commissioner" is not a child
+        return _mentions(text, self.data.children, self.data.not_children)
 
     def has_risk(self, text: str) -> bool:
-        plain = " ".join(words(text))
-        for harmless in self.data.not_risk:  # "stay in touch" is not "touching"
-            plain = plain.replace(harmless, " ")
-        return _contains([stem(w) for w in plain.split()], self.data.risk)
+        """Risk words in the text, misspelt or not ("stay in touch" is not "touching")."""
+        if _mentions(text, self.data.risk, self.data.not_risk):
+            return True
+        surface = words(text)
+        respelt = [self._risk_spelling(w) for w in surface]
+        return respelt != surface and _mentions(
+            " ".join(respelt), self.data.risk, self.data.not_risk
+        )
 
     def looks_like_lookup(self, text: str) -> bool:
         """A question about what a document says, naming no case in hand."""
@@ -179,14 +203,11 @@ class Router:
         asks = any(plain.startswith(o) for o in self.data.lookup_openers) or bool(
             re.search(r"\b(para(graph)?|clause)\s*\d", plain)
         )
-        return asks and not _contains([stem(w) for w in words(text)], self.data.case_cues)
+        return asks and not self.data.case_cues.found_in(terms(text))
 
     def route(self, text: str) -> Route:
         surface = words(text)
-        # a misspelt risk word ("safegaurding") still counts; so does one the repair would miss
-        risk = self.has_risk(text) or self.has_risk(
-            " ".join(self._risk_spelling(w) for w in surface)
-        )
+        risk = self.has_risk(text)
         content = [w for w in surface if w not in STOPWORDS and w not in self.data.small_talk]
         if not content and not risk:
             return Route(None, 0.0, small_talk=True)
@@ -203,8 +224,8 @@ class Router:
         if self.looks_like_lookup(text) and (not risk or names_document):
             return Route(None, best, plausible[:3], risk, lookup=True, scores=scores)
         # one shared word is not enough to start a flow ("recommend a good book")
-        shared = {t for t in query if not t.startswith("@") and self._vectors[top].get(t)}
-        content_terms = {t for t in query if not t.startswith("@")}
+        content_terms = {t for t in query if not t.startswith(CONCEPT_PREFIX)}
+        shared = {t for t in content_terms if self._vectors[top].get(t)}
         enough = best >= START and len(shared) >= min(2, len(content_terms))
         if risk and SAFEGUARDING in self.flows:
             others = [f for f in plausible if f != SAFEGUARDING]
