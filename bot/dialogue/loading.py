@@ -28,33 +28,21 @@ def _read(path: Path) -> Flow:
         raise FlowError(f"{path.name}: invalid flow:\n{exc}") from exc
 
 
-def _reachable(flow: Flow) -> set[str]:
-    seen: set[str] = set()
-    known = {s.id for s in flow.steps}
-    todo = [flow.start]
-    while todo:
-        step_id = todo.pop()
-        if step_id in seen or step_id not in known:
-            continue
-        seen.add(step_id)
-        todo.extend(flow.step(step_id).targets())
-    return seen
-
-
 EARLY_STEPS = 4  # how soon a flow that checks the referral first must be able to call it
 
 
-def _calls_early(flow: Flow, called: str) -> bool:
-    """Some path from the start reaches a call of `called` within EARLY_STEPS steps."""
+def _depths(flow: Flow) -> dict[str, int]:
+    """Each step reachable from the start, with the fewest steps taken to get there."""
     known = {s.id for s in flow.steps}
-    frontier, depth = {flow.start}, 0
-    while frontier and depth < EARLY_STEPS:
-        steps = [flow.step(i) for i in frontier if i in known]
-        if any(s.call == called for s in steps):
-            return True
-        frontier = {t for s in steps for t in s.targets() if t in known}
-        depth += 1
-    return False
+    depths = {flow.start: 0} if flow.start in known else {}
+    frontier = list(depths)
+    while frontier:
+        step_id = frontier.pop(0)
+        for target in flow.step(step_id).targets():
+            if target in known and target not in depths:
+                depths[target] = depths[step_id] + 1
+                frontier.append(target)
+    return depths
 
 
 def _can_finish(flow: Flow) -> set[str]:
@@ -87,6 +75,7 @@ def validate_flow(
     for dup in sorted({i for i in ids if ids.count(i) > 1}):
         problems.append(f"{where}: step {dup!r} is defined twice")
     asks = flow.asks()
+    known = set(asks) | GLOBALS  # what a template may use
 
     def at(step: Step) -> str:
         return f"{where}: step {step.id!r}"
@@ -125,7 +114,6 @@ def validate_flow(
                 problems.append(f"{at(step)}: refers to unknown flow {other!r}")
         if step.call == flow.id:
             problems.append(f"{at(step)}: a flow cannot call itself")
-        known = set(asks) | GLOBALS
         try:
             texts = [t for t in (step.ask, step.say, step.reask) if t]
             used = set().union(*(renderer.string_variables(t) for t in texts)) if texts else set()
@@ -138,18 +126,21 @@ def validate_flow(
             problems.append(
                 f"{at(step)}: template uses {name!r}, which is not an answer of this flow"
             )
-    if flow.checks_referral_first and not _calls_early(flow, SAFEGUARDING):
+    depths = _depths(flow)
+    calls_early = any(
+        flow.step(i).call == SAFEGUARDING for i, depth in depths.items() if depth < EARLY_STEPS
+    )
+    if flow.checks_referral_first and not calls_early:
         problems.append(
             f"{where}: checks_referral_first is set, but no step within the first "
             f"{EARLY_STEPS} calls {SAFEGUARDING!r}"
         )
-    reachable = _reachable(flow)
     for step_id in ids:
-        if step_id not in reachable:
+        if step_id not in depths:
             problems.append(f"{where}: step {step_id!r} cannot be reached from the start")
     finishing = _can_finish(flow)
     for step_id in ids:
-        if step_id in reachable and step_id not in finishing:
+        if step_id in depths and step_id not in finishing:
             problems.append(f"{where}: step {step_id!r} is in a loop with no way to finish")
     return problems
 
