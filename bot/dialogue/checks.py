@@ -22,14 +22,15 @@ def full_check(knowledge: Path, flows: Path | None = None) -> CheckReport:
         except KnowledgeError as exc:
             report.errors.append(str(exc))
             return
-        ids = {c.id for c in _clauses(knowledge)}
         for name, entry in contacts.items():
             if name != "practice" and (not isinstance(entry, dict) or "source" not in entry):
                 report.errors.append(
                     f"contacts.yaml: {name!r} needs a 'source' (and verified: false)"
                 )
         try:
-            loaded = load_flows(flows or flows_dir(), clause_ids=ids, contacts=contacts)
+            loaded = load_flows(
+                flows or flows_dir(), clause_ids=report.clause_ids, contacts=contacts
+            )
         except FlowError as exc:
             report.errors.append(str(exc))
             return
@@ -42,9 +43,3 @@ def full_check(knowledge: Path, flows: Path | None = None) -> CheckReport:
         report.sections.append(summary(found))
 
     return check_knowledge(knowledge, [extras, directory])
-
-
-def _clauses(knowledge: Path) -> list:  # type: ignore[type-arg]
-    from bot.kb.base import parse_sources
-
-    return [c for p in parse_sources(knowledge) for c in p.clauses]

@@ -27,6 +27,7 @@ class CheckReport:
     skipped: list[Skipped] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
     sections: list[str] = field(default_factory=list)  # one line per extra check that ran
+    clause_ids: set[str] = field(default_factory=set)  # every clause id parsed, filled once
 
     @property
     def ok(self) -> bool:
@@ -104,7 +105,7 @@ def _index_matches(root: Path, parsed: list[ParsedDocument], report: CheckReport
 
 
 def _notes_target_clauses(parsed: list[ParsedDocument], report: CheckReport) -> None:
-    ids = {c.id for p in parsed for c in p.clauses}
+    ids = report.clause_ids  # filled by check_knowledge before this runs
     for p in parsed:
         for note in p.document.currency_notes:
             for target in note.applies_to:
@@ -119,16 +120,15 @@ def _notes_target_clauses(parsed: list[ParsedDocument], report: CheckReport) -> 
                     )
 
 
-def _topics_name_clauses(root: Path, parsed: list[ParsedDocument], report: CheckReport) -> None:
+def _topics_name_clauses(root: Path, report: CheckReport) -> None:
     from bot.kb.search import load_topics
 
-    ids = {c.id for p in parsed for c in p.clauses}
     try:
         topics = load_topics(root)
     except KnowledgeError as exc:
         report.errors.append(str(exc))
         return
-    for clause_id in sorted(set(topics) - ids):
+    for clause_id in sorted(set(topics) - report.clause_ids):
         report.errors.append(f"clause_topics.yaml: phrases for unknown clause {clause_id!r}")
 
 
@@ -145,13 +145,12 @@ def check_knowledge(
     for path in sorted((root / "sources").glob("*")):
         if path.is_file() and not path.name.startswith(".") and path.name not in listed:
             report.errors.append(f"{path.name}: source has no entry in documents.yaml")
-    seen: dict[str, str] = {}
     for p in parsed:
         source = (root / "sources" / p.document.file).read_text(encoding="utf-8").splitlines()
         for clause in p.clauses:
-            if clause.id in seen:
+            if clause.id in report.clause_ids:
                 report.errors.append(f"{clause.id}: clause id used twice")
-            seen[clause.id] = p.document.id
+            report.clause_ids.add(clause.id)
         if not p.clauses:
             report.errors.append(f"{p.document.id}: no clauses parsed from {p.document.file}")
         _verbatim(p, source, report)
@@ -159,7 +158,7 @@ def check_knowledge(
         report.skipped.extend(p.skipped)
         report.counts[p.document.id] = len(p.clauses)
     _notes_target_clauses(parsed, report)
-    _topics_name_clauses(root, parsed, report)
+    _topics_name_clauses(root, report)
     if against_index:
         _index_matches(root, parsed, report)
     for extra in extras:
