@@ -284,6 +284,23 @@ def slash_command(
     }
 
 
+def _user(user: str) -> dict[str, Any]:
+    """The ``user`` object of an interaction payload."""
+    return {"id": user, "username": "worker", "name": "worker", "team_id": TEAM}
+
+
+def _button_action(button: dict[str, Any], block_id: str, seconds: str) -> dict[str, Any]:
+    """One clicked button in a ``block_actions`` payload; ``seconds`` is its action_ts before the dot."""
+    return {
+        "action_id": button["action_id"],
+        "block_id": block_id,
+        "text": button["text"],
+        "value": button["value"],
+        "type": "button",
+        "action_ts": f"{seconds}.{next(_ids):06d}",
+    }
+
+
 def block_actions(
     message: dict[str, Any],
     channel: str,
@@ -294,7 +311,7 @@ def block_actions(
 ) -> dict[str, Any]:
     payload: dict[str, Any] = {
         "type": "block_actions",
-        "user": {"id": user, "username": "worker", "name": "worker", "team_id": TEAM},
+        "user": _user(user),
         "api_app_id": "A0APP",
         "token": "legacy-verification-token",
         "container": {
@@ -310,16 +327,7 @@ def block_actions(
         "channel": {"id": channel, "name": "directmessage"},
         "state": {"values": {}},
         "response_url": "",
-        "actions": [
-            {
-                "action_id": button["action_id"],
-                "block_id": block_id,
-                "text": button["text"],
-                "value": button["value"],
-                "type": "button",
-                "action_ts": f"1700000300.{next(_ids):06d}",
-            }
-        ],
+        "actions": [_button_action(button, block_id, "1700000300")],
     }
     if not ephemeral:
         payload["message"] = message
@@ -329,7 +337,7 @@ def block_actions(
 def home_click(button: dict[str, Any], block_id: str, user: str = USER) -> dict[str, Any]:
     return {
         "type": "block_actions",
-        "user": {"id": user, "username": "worker", "name": "worker", "team_id": TEAM},
+        "user": _user(user),
         "api_app_id": "A0APP",
         "token": "legacy-verification-token",
         "container": {"type": "view", "view_id": "V0HOME"},
@@ -338,16 +346,7 @@ def home_click(button: dict[str, Any], block_id: str, user: str = USER) -> dict[
         "enterprise": None,
         "is_enterprise_install": False,
         "view": {"id": "V0HOME", "type": "home"},
-        "actions": [
-            {
-                "action_id": button["action_id"],
-                "block_id": block_id,
-                "text": button["text"],
-                "value": button["value"],
-                "type": "button",
-                "action_ts": f"1700000400.{next(_ids):06d}",
-            }
-        ],
+        "actions": [_button_action(button, block_id, "1700000400")],
     }
 
 
@@ -363,7 +362,7 @@ def view_submission(
     return {
         "type": "view_submission",
         "team": {"id": TEAM, "domain": "fake"},
-        "user": {"id": user, "username": "worker", "name": "worker", "team_id": TEAM},
+        "user": _user(user),
         "api_app_id": "A0APP",
         "token": "legacy-verification-token",
         "trigger_id": _next("trig."),
