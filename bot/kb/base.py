@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any, NamedTuple
 
 from bot.kb.documents import KnowledgeError, load_documents
 from bot.kb.model import Citation, Clause, CurrencyNote, Document
@@ -100,6 +102,32 @@ def write_index(root: Path, parsed: list[ParsedDocument]) -> Path:
     return index
 
 
+class IndexDiff(NamedTuple):
+    """How freshly parsed clauses differ from the rows of a stored index, by clause id."""
+
+    removed: list[str]  # in the index, no longer parsed (sorted)
+    changed: list[str]  # in both, with different text (sorted)
+    added: list[str]  # parsed, not in the index (in parse order)
+    repeated: list[str]  # ids the index lists more than once, once per repeat, in row order
+
+
+def compare_with_index(
+    rows: Iterable[Mapping[str, Any]], parsed: list[ParsedDocument]
+) -> IndexDiff:
+    """Compare the stored index ``rows`` with ``parsed``; a repeated row's last text counts."""
+    old: dict[str, str] = {}
+    repeated: list[str] = []
+    for row in rows:
+        if row["id"] in old:
+            repeated.append(row["id"])
+        old[row["id"]] = row["text"]
+    new = {c.id: c.text for p in parsed for c in p.clauses}
+    removed = sorted(old.keys() - new.keys())
+    changed = sorted(i for i in old.keys() & new.keys() if old[i] != new[i])
+    added = [i for i in new if i not in old]
+    return IndexDiff(removed, changed, added, repeated)
+
+
 def changes_to_index(
     root: Path, parsed: list[ParsedDocument]
 ) -> tuple[list[str], list[str], list[str]]:
@@ -108,9 +136,5 @@ def changes_to_index(
         stored = json.loads((root / INDEX_FILE).read_text(encoding="utf-8"))["clauses"]
     except (OSError, ValueError, KeyError):
         stored = []
-    old = {row["id"]: row["text"] for row in stored}
-    new = {c.id: c.text for p in parsed for c in p.clauses}
-    removed = sorted(old.keys() - new.keys())
-    changed = sorted(i for i in old.keys() & new.keys() if old[i] != new[i])
-    added = [i for i in new if i not in old]
-    return removed, changed, added
+    diff = compare_with_index(stored, parsed)
+    return diff.removed, diff.changed, diff.added

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.kb.base import INDEX_FILE, parse_sources, sha256_of
+from bot.kb.base import INDEX_FILE, compare_with_index, parse_sources, sha256_of
 from bot.kb.documents import KnowledgeError
 from bot.kb.model import Skipped
 from bot.kb.parsing import ParsedDocument, clean
@@ -85,23 +85,19 @@ def _index_matches(root: Path, parsed: list[ParsedDocument], report: CheckReport
                 "(sources must stay as received; if this is a new edition, review it and run "
                 "`protocolbot kb build`)"
             )
-    fresh = {c.id: c.text for p in parsed for c in p.clauses}
-    old: dict[str, str] = {}
-    for row in stored.get("clauses", []):
-        if row["id"] in old:
-            report.errors.append(f"{row['id']}: clause id used twice in {INDEX_FILE}")
-        old[row["id"]] = row["text"]
-    for gone in sorted(old.keys() - fresh.keys()):
+    diff = compare_with_index(stored.get("clauses", []), parsed)
+    for twice in diff.repeated:
+        report.errors.append(f"{twice}: clause id used twice in {INDEX_FILE}")
+    for gone in diff.removed:
         report.errors.append(
             f"{gone}: in the index but no longer parsed (clause ids must be stable)"
         )
-    for new in sorted(fresh.keys() - old.keys()):
+    for new in sorted(diff.added):
         report.errors.append(f"{new}: parsed but not in the index; run `protocolbot kb build`")
-    for same in sorted(fresh.keys() & old.keys()):
-        if fresh[same] != old[same]:
-            report.errors.append(
-                f"{same}: index text differs from the source; run `protocolbot kb build`"
-            )
+    for same in diff.changed:
+        report.errors.append(
+            f"{same}: index text differs from the source; run `protocolbot kb build`"
+        )
 
 
 def _notes_target_clauses(parsed: list[ParsedDocument], report: CheckReport) -> None:
