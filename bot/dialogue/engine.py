@@ -228,6 +228,8 @@ class _Turn:
         return self.engine.renderer.context(answers, self.flow.asks(), extra or {})
 
     def text_of(self, text: str) -> str:
+        if "{" not in text:  # plain text: no answers to gather
+            return text.strip()
         return self.engine.renderer.render_text(text, self.context()).strip()
 
     # --- dispatch ----------------------------------------------------------------------

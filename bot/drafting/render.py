@@ -7,13 +7,15 @@ typed into an answer is printed as typed. Missing optional answers read "not kno
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from jinja2 import (
     FileSystemLoader,
     StrictUndefined,
+    Template,
     TemplateError,
     meta,
 )
@@ -94,6 +96,8 @@ class DraftRenderer:
             lstrip_blocks=True,
         )
         self.env.filters["date"] = _long_date
+        # a step's text is compiled once, not on every turn that shows it
+        self._compile: Callable[[str], Template] = lru_cache(maxsize=1024)(self.env.from_string)
 
     # --- validation --------------------------------------------------------------------
     def variables(self, name: str) -> set[str]:
@@ -139,6 +143,6 @@ class DraftRenderer:
         if "{" not in text:
             return text
         try:
-            return self.env.from_string(text).render(**context)
+            return self._compile(text).render(**context)
         except (TemplateError, ValueError) as exc:
             raise TemplateProblem(str(exc)) from exc
