@@ -37,7 +37,7 @@ def reply_json(reply: Reply) -> dict[str, Any]:
 
 
 def to_inbound(text: str, last: list[Reply], who: Conversation) -> Inbound:
-    """A typed number picks the numbered option of the last reply that offered options."""
+    """A typed number picks that option of the last turn, counted across all its replies."""
     stripped = text.strip()
     offered = [o for r in last for o in r.options]
     if stripped.isdigit() and offered and 1 <= int(stripped) <= len(offered):
@@ -45,11 +45,23 @@ def to_inbound(text: str, last: list[Reply], who: Conversation) -> Inbound:
     return Inbound(who, text=stripped)
 
 
-def plain_text(reply: Reply) -> str:
+def citation_note(reply: Reply) -> str | None:
+    """The short citations shown under a reply (why and look-up replies quote in full)."""
+    if not reply.citations or reply.kind in {"why", "lookup"}:
+        return None
+    return "; ".join(c.short or c.citation for c in reply.citations)
+
+
+def plain_text(reply: Reply, first: int = 1) -> str:
+    """A reply as plain text, its options numbered from `first`.
+
+    A turn's options are numbered on across its replies, as to_inbound counts them.
+    """
     lines = [reply.text]
-    if reply.citations and reply.kind not in {"why", "lookup"}:
-        lines.append("  [" + "; ".join(c.short or c.citation for c in reply.citations) + "]")
-    for number, option in enumerate(reply.options, start=1):
+    note = citation_note(reply)
+    if note is not None:
+        lines.append(f"  [{note}]")
+    for number, option in enumerate(reply.options, start=first):
         lines.append(f"  {number}. {option.label}")
     if reply.draft:
         bar = "-" * 72
@@ -89,14 +101,16 @@ def run_lines(
         if not line.strip():
             continue
         replies = engine.handle(to_inbound(line, last, who))
+        first = 1  # options are numbered on across the turn's replies
         for reply in replies:
             saved = save(reply)
             if as_json:
                 out.write(json.dumps(reply_json(reply), ensure_ascii=False) + "\n")
             else:
-                out.write(plain_text(reply) + "\n")
+                out.write(plain_text(reply, first) + "\n")
                 if saved:
                     out.write(saved + "\n")
+            first += len(reply.options)
         last = replies  # a number picks from what is on screen now, nothing older
         out.flush()
 
@@ -135,9 +149,9 @@ def _show(console: Any, replies: list[Reply], escape: Any, panel: Any, save: Any
     for reply in replies:
         style = "red" if reply.kind == "error" else "green"
         console.print(f"[{style}]bot>[/{style}] {escape(reply.text)}")
-        if reply.citations and reply.kind not in {"why", "lookup"}:
-            cites = "; ".join(c.short or c.citation for c in reply.citations)
-            console.print(f"  [dim]{escape(cites)} - type why for the full text[/dim]")
+        note = citation_note(reply)
+        if note is not None:
+            console.print(f"  [dim]{escape(note)} - type why for the full text[/dim]")
         for option in reply.options:
             number += 1
             console.print(f"  [bold]{number}.[/bold] {escape(option.label)}")
