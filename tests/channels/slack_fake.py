@@ -42,6 +42,7 @@ TEAM = "T0001"
 BOT_USER = "UBOT"
 BOT_ID = "BBOT"
 USER = "U0001"
+DM = "D" + USER.removeprefix("U")  # the direct-message channel Slack opens with USER
 CHANNEL = "C0PUBLIC"
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ from slack_fake import (
     BOT_ID,
     BOT_USER,
     CHANNEL,
+    DM,
     TEAM,
     USER,
     SlackHarness,
@@ -36,17 +36,9 @@ from bot.channels.slack_blocks import escape
 from bot.dialogue.messages import NAVIGATION, Reply
 
 FLOWS = ["safeguarding_concern", "lgo_complaint", "child_advocacy"]
-DM = "D" + USER.removeprefix("U")
 CASE = "Jo Bloggs, aged 9, said her stepfather hit her with a belt"
 # what Slack delivers when a user types @channel, mentions someone and writes a < b & c
 INJECTED = "<!channel> <@U123> <!here|here> a &lt; b &amp; c &gt; d"
-
-
-@pytest.fixture
-def slack(tmp_path: Path) -> Iterator[SlackHarness]:
-    harness = SlackHarness(tmp_path)
-    yield harness
-    harness.close()
 
 
 def harness(tmp_path: Path, **settings: Any) -> SlackHarness:

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 import yaml
-from slack_fake import SECRET, USER, FakeSlackApi, event_callback, im_message
+from slack_fake import DM, SECRET, FakeSlackApi, event_callback, im_message
 from slack_sdk.signature import SignatureVerifier
 
 from bot.channels import slack as channel
@@ -24,7 +24,6 @@ from bot.config import Settings
 from bot.dialogue import open_engine
 
 ROOT = Path(__file__).resolve().parents[2]
-DM = "D" + USER.removeprefix("U")
 
 
 def settings(**values: Any) -> Settings:

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 from slack_fake import (
     BOT_USER,
     CHANNEL,
-    USER,
+    DM,
     SlackHarness,
     app_mention,
     block_actions,
@@ -20,15 +17,6 @@ from slack_fake import (
     im_message,
     slash_command,
 )
-
-DM = "D" + USER.removeprefix("U")
-
-
-@pytest.fixture
-def slack(tmp_path: Path) -> Iterator[SlackHarness]:
-    harness = SlackHarness(tmp_path)
-    yield harness
-    harness.close()
 
 
 def test_an_event_is_acked_on_the_socket_then_answered(slack: SlackHarness) -> None:
