@@ -17,10 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from rapidfuzz import fuzz
 
-from bot.kb.documents import KnowledgeError
+from bot.kb.documents import KnowledgeError, read_yaml
 
 __all__ = [
     "CONTACT_FIELDS",
@@ -397,9 +396,11 @@ def read_directory(path: Path) -> tuple[Directory, list[str]]:
     if not path.exists():
         return Directory(source=path.name), []
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        return Directory(source=path.name), [f"{path.name}: cannot read: {exc}"]
+        raw = read_yaml(path, "the local authority directory")
+    except KnowledgeError as exc:
+        # the problem names the file as the directory's other problems do; the cause is
+        # the OSError or YAMLError read_yaml caught
+        return Directory(source=path.name), [f"{path.name}: cannot read: {exc.__cause__}"]
     return parse_directory(raw, path.name)
 
 
