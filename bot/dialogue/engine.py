@@ -168,6 +168,17 @@ class Engine:
         return (*options, Option("Look up a clause", "cmd:lookup"))
 
 
+def _quoted(heading: str, citations: tuple[Citation, ...]) -> str:
+    """Clauses in full under a heading, each with its currency notes beside it."""
+    lines = [heading]
+    for c in citations:
+        lines.append(f"\n{c.citation} [{c.clause_id}]\n{c.text}")
+        for note in c.notes:
+            flag = "" if note.verified else ", not yet verified"
+            lines.append(f"Currency note ({note.source}{flag}): {note.text}")
+    return "\n".join(lines)
+
+
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -364,16 +375,11 @@ class _Turn:
                 navigation=NAVIGATION,
             )
         else:
-            lines = ["The clauses behind this step, in full:"]
-            for c in self.engine.cite(cites):
-                lines.append(f"\n{c.citation} [{c.clause_id}]\n{c.text}")
-                for note in c.notes:
-                    flag = "" if note.verified else ", not yet verified"
-                    lines.append(f"Currency note ({note.source}{flag}): {note.text}")
+            citations = self.engine.cite(cites)
             self.say(
-                "\n".join(lines),
+                _quoted("The clauses behind this step, in full:", citations),
                 kind="why",
-                citations=self.engine.cite(cites),
+                citations=citations,
                 navigation=NAVIGATION,
             )
         self.resume()
@@ -392,7 +398,7 @@ class _Turn:
             return
         if route.flow:
             others = [self.engine.flows[f].title for f in route.offer if f != route.flow]
-            if route.risk and route.flow != SAFEGUARDING and SAFEGUARDING in self.engine.flows:
+            if route.risk and self.engine.flows[route.flow].checks_referral_first:
                 self.say(
                     "This mentions a possible risk to a child. This protocol first checks that "
                     "the concern itself has been referred, and takes you through "
@@ -408,12 +414,7 @@ class _Turn:
             self.start_flow(route.flow)
             return
         self.session.pending_text = text
-        if route.risk:
-            intro = (
-                "This may be about a child at risk. If so, start with the safeguarding "
-                "protocol. Which fits best?"
-            )
-        elif route.offer:
+        if route.offer:
             intro = "I'm not sure which protocol this is. Which fits best?"
         else:
             intro = (
@@ -466,14 +467,13 @@ class _Turn:
                 options=() if s.flow else self.engine.menu_options(),
             )
         else:
-            citations = tuple(self.engine.index.kb.cite(h.clause.id) for h in result.hits)
-            lines = [f"What the documents say about “{query}”:"]
-            for c in citations:
-                lines.append(f"\n{c.citation} [{c.clause_id}]\n{c.text}")
-                for note in c.notes:
-                    flag = "" if note.verified else ", not yet verified"
-                    lines.append(f"Currency note ({note.source}{flag}): {note.text}")
-            self.say("\n".join(lines), kind="lookup", citations=citations, navigation=nav)
+            citations = self.engine.cite([h.clause.id for h in result.hits])
+            self.say(
+                _quoted(f"What the documents say about “{query}”:", citations),
+                kind="lookup",
+                citations=citations,
+                navigation=nav,
+            )
         if s.flow:
             where = "the summary" if s.mode == "summary" else "the same question"
             self.say(
