@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner, Result
 
+from bot.cli import app
 from bot.dialogue import Engine, SqliteStore, open_engine
 from bot.paths import knowledge_dir
 
@@ -63,6 +65,18 @@ def engine(make_engine: Callable[..., Engine]) -> Engine:
 @pytest.fixture(scope="session")
 def knowledge() -> Path:
     return knowledge_dir()
+
+
+@pytest.fixture
+def cli() -> Callable[..., Result]:
+    """Run `protocolbot ARGS` in-process, as an administrator would from a shell."""
+    runner = CliRunner()
+
+    def run(args: Sequence[str], knowledge: Path | None = None, stdin: str | None = None) -> Result:
+        env = {"PROTOCOLBOT_KNOWLEDGE": str(knowledge or knowledge_dir())}
+        return runner.invoke(app, list(args), env=env, input=stdin)
+
+    return run
 
 
 class PostgresSchema:

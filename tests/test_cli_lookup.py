@@ -7,21 +7,17 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner, Result
-
-from bot.cli import app
-from bot.paths import knowledge_dir
+from typer.testing import Result
 
 Lookup = Callable[..., Result]
 
 
 @pytest.fixture
-def lookup() -> Lookup:
-    runner = CliRunner()
-    env = {"PROTOCOLBOT_KNOWLEDGE": str(knowledge_dir())}
+def lookup(cli: Callable[..., Result]) -> Lookup:
+    """`protocolbot lookup ARGS` on the real knowledge folder."""
 
     def run(*args: str, stdin: str | None = None) -> Result:
-        return runner.invoke(app, ["lookup", *args], env=env, input=stdin)
+        return cli(["lookup", *args], stdin=stdin)
 
     return run
 
@@ -232,9 +228,8 @@ def test_unknown_doc_in_batch_mode_fails_before_reading_input(lookup: Lookup) ->
     assert result.stdout == ""
 
 
-def test_missing_knowledge_folder_is_a_clear_error(tmp_path: Any) -> None:
-    runner = CliRunner()
-    result = runner.invoke(
-        app, ["lookup", "ombudsman"], env={"PROTOCOLBOT_KNOWLEDGE": str(tmp_path / "nowhere")}
-    )
+def test_missing_knowledge_folder_is_a_clear_error(
+    cli: Callable[..., Result], tmp_path: Any
+) -> None:
+    result = cli(["lookup", "ombudsman"], knowledge=tmp_path / "nowhere")
     assert_clean_error(result, 2, "cannot read document metadata")

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner, Result
 
-from bot.cli import app
 from bot.kb import ClauseIndex, open_index
 from bot.kb.base import parse_sources
 from bot.kb.parsing import ParsedDocument
@@ -33,15 +30,3 @@ def knowledge_copy(tmp_path: Path) -> Path:
     copy = tmp_path / "knowledge"
     shutil.copytree(knowledge_dir(), copy)
     return copy
-
-
-@pytest.fixture
-def cli() -> Callable[..., Result]:
-    """Run `protocolbot ARGS` in-process, as an administrator would from a shell."""
-    runner = CliRunner()
-
-    def run(args: Sequence[str], knowledge: Path | None = None, stdin: str | None = None) -> Result:
-        env = {"PROTOCOLBOT_KNOWLEDGE": str(knowledge or knowledge_dir())}
-        return runner.invoke(app, list(args), env=env, input=stdin)
-
-    return run
