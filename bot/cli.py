@@ -347,10 +347,10 @@ def _where(database: str | None) -> str:
 
 def _sqlite_file(where: str) -> Path | None:
     """The file a SQLite setting names (None for a server URL or :memory:)."""
-    if "://" in where and not where.startswith("sqlite:///"):
-        return None
-    path = where.removeprefix("sqlite:///")
-    return None if path == ":memory:" else Path(path)
+    from bot.dialogue.store import sqlite_path
+
+    path = sqlite_path(where)
+    return None if path is None or path == ":memory:" else Path(path)
 
 
 def _open_stores(where: str, idle_seconds: float) -> tuple[Any, Any]:

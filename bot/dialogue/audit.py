@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 
 from bot.dialogue.messages import Conversation, Reply
-from bot.dialogue.store import SessionStore, SqliteStore, private_file
+from bot.dialogue.store import SessionStore, SqliteStore, private_file, sqlite_path
 from bot.dialogue.store_postgres import PostgresStore
 
 __all__ = [
@@ -162,7 +162,8 @@ class SqliteAuditLog:
     """The audit trail in a SQLite file (the sessions' file), on its own connection."""
 
     def __init__(self, path: str | Path, clock: Callable[[], float] = time.time) -> None:
-        self.path = str(path).removeprefix("sqlite:///")
+        file = sqlite_path(path)
+        self.path = str(path) if file is None else file
         self.clock = clock
         self._lock = threading.Lock()
         try:
