@@ -12,6 +12,7 @@ from typer.testing import CliRunner, Result
 
 from bot.cli import app
 from bot.dialogue import Engine, SqliteStore, open_engine
+from bot.kb.directory import DIRECTORY_FILE, Directory, load_directory
 from bot.paths import knowledge_dir
 
 
@@ -65,6 +66,12 @@ def engine(make_engine: Callable[..., Engine]) -> Engine:
 @pytest.fixture(scope="session")
 def knowledge() -> Path:
     return knowledge_dir()
+
+
+@pytest.fixture(scope="session")
+def directory(knowledge: Path) -> Directory:
+    """The real local authority directory, loaded once."""
+    return load_directory(knowledge / DIRECTORY_FILE)
 
 
 @pytest.fixture

@@ -13,8 +13,7 @@ from bot.dialogue.answers import check_answer
 from bot.dialogue.flow import Step
 from bot.drafting import TemplateProblem
 from bot.drafting.render import _due, _long_date
-from bot.kb.directory import DIRECTORY_FILE, Directory, load_directory
-from bot.paths import knowledge_dir
+from bot.kb.directory import Directory
 
 ONE = Step.model_validate(
     {"id": "council", "ask": "Which council?", "type": "council", "optional": True}
@@ -22,11 +21,6 @@ ONE = Step.model_validate(
 MANY = Step.model_validate(
     {"id": "councils", "ask": "Which councils?", "type": "council", "many": True}
 )
-
-
-@pytest.fixture(scope="module")
-def directory() -> Directory:
-    return load_directory(knowledge_dir() / DIRECTORY_FILE)
 
 
 def test_a_known_council_is_stored_by_its_official_name(directory: Directory) -> None:

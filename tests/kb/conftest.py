@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from typer.testing import Result
 
 from bot.kb import ClauseIndex, open_index
 from bot.kb.base import parse_sources
@@ -30,3 +32,13 @@ def knowledge_copy(tmp_path: Path) -> Path:
     copy = tmp_path / "knowledge"
     shutil.copytree(knowledge_dir(), copy)
     return copy
+
+
+@pytest.fixture
+def kb_check(cli: Callable[..., Result]) -> Callable[..., Result]:
+    """Run `protocolbot kb check --knowledge FOLDER [FLAGS]`."""
+
+    def run(knowledge: Path, *flags: str) -> Result:
+        return cli(["kb", "check", "--knowledge", str(knowledge), *flags])
+
+    return run

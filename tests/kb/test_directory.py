@@ -30,11 +30,6 @@ Cli = Callable[..., Result]
 TOWER_HAMLETS = "London Borough of Tower Hamlets"
 
 
-@pytest.fixture(scope="module")
-def directory() -> Directory:
-    return load_directory(knowledge_dir() / DIRECTORY_FILE)
-
-
 def contact(**fields: Any) -> dict[str, Any]:
     return {"source": "a test", "verified": False, **fields}
 
@@ -384,12 +379,8 @@ def test_an_empty_contact_is_the_same_as_a_missing_one() -> None:
 
 
 # --- `protocolbot kb check` -----------------------------------------------------------------------
-def check(cli: Cli, knowledge: Path) -> Result:
-    return cli(["kb", "check", "--knowledge", str(knowledge)])
-
-
-def test_kb_check_reports_the_directory(cli: Cli) -> None:
-    result = check(cli, knowledge_dir())
+def test_kb_check_reports_the_directory(kb_check: Cli) -> None:
+    result = kb_check(knowledge_dir())
     assert result.exit_code == 0, result.output
     assert (
         "local authority directory: 5 councils, 15 contacts (15 not yet verified); "
@@ -397,14 +388,14 @@ def test_kb_check_reports_the_directory(cli: Cli) -> None:
     ) in result.stdout
 
 
-def test_kb_check_fails_on_a_faulty_directory(cli: Cli, knowledge_copy: Path) -> None:
+def test_kb_check_fails_on_a_faulty_directory(kb_check: Cli, knowledge_copy: Path) -> None:
     path = knowledge_copy / DIRECTORY_FILE
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     raw["councils"][2]["aliases"].append("Tower Hamlets")  # Leeds claims Tower Hamlets' name
     del raw["councils"][0]["contacts"]["lado"]["verified"]
     raw["councils"][1]["contacts"]["front_door"]["phone"] = "ring the office"
     path.write_text(yaml.safe_dump(raw), encoding="utf-8")
-    result = check(cli, knowledge_copy)
+    result = kb_check(knowledge_copy)
     assert result.exit_code == 1, result.output
     for text in (
         "'Leeds City Council': name 'Tower Hamlets' reads the same as one of "
@@ -416,9 +407,9 @@ def test_kb_check_fails_on_a_faulty_directory(cli: Cli, knowledge_copy: Path) ->
 
 
 def test_kb_check_without_a_directory_says_every_council_gets_placeholders(
-    cli: Cli, knowledge_copy: Path
+    kb_check: Cli, knowledge_copy: Path
 ) -> None:
     (knowledge_copy / DIRECTORY_FILE).unlink()
-    result = check(cli, knowledge_copy)
+    result = kb_check(knowledge_copy)
     assert "local authority directory: no councils" in result.stdout
     assert "every council gets placeholders" in result.stdout

@@ -17,10 +17,6 @@ from bot.paths import knowledge_dir
 Cli = Callable[..., Result]
 
 
-def check(cli: Cli, knowledge: Path) -> Result:
-    return cli(["kb", "check", "--knowledge", str(knowledge)])
-
-
 def assert_fails(result: Result, *expected: str) -> None:
     assert result.exit_code == 1, result.output
     assert "FAILED" in result.stderr
@@ -43,8 +39,8 @@ def replace_in(path: Path, old: bytes, new: bytes) -> None:
 
 
 # --- passing -------------------------------------------------------------------------------
-def test_check_passes_on_the_real_knowledge_base(cli: Cli) -> None:
-    result = check(cli, knowledge_dir())
+def test_check_passes_on_the_real_knowledge_base(kb_check: Cli) -> None:
+    result = kb_check(knowledge_dir())
     assert result.exit_code == 0, result.output
     for line in (
         "cc-2014        31 clauses",
@@ -57,8 +53,8 @@ def test_check_passes_on_the_real_knowledge_base(cli: Cli) -> None:
     assert "OK: every clause is found verbatim in its source" in result.stdout
 
 
-def test_check_reports_what_it_skipped_and_why(cli: Cli) -> None:
-    result = cli(["kb", "check", "--knowledge", str(knowledge_dir()), "-v"])
+def test_check_reports_what_it_skipped_and_why(kb_check: Cli) -> None:
+    result = kb_check(knowledge_dir(), "-v")
     assert result.exit_code == 0, result.output
     for reason in (
         "contents list heading",
@@ -72,8 +68,8 @@ def test_check_reports_what_it_skipped_and_why(cli: Cli) -> None:
     assert "cc-2014 lines 60-66: signature block" in result.stdout
 
 
-def test_check_on_a_pristine_copy_passes(cli: Cli, knowledge_copy: Path) -> None:
-    assert check(cli, knowledge_copy).exit_code == 0
+def test_check_on_a_pristine_copy_passes(kb_check: Cli, knowledge_copy: Path) -> None:
+    assert kb_check(knowledge_copy).exit_code == 0
 
 
 def test_check_knowledge_report_is_clean() -> None:
@@ -84,7 +80,7 @@ def test_check_knowledge_report_is_clean() -> None:
 
 
 # --- failing -------------------------------------------------------------------------------
-def test_tampered_clause_text_fails_naming_the_clause(cli: Cli, knowledge_copy: Path) -> None:
+def test_tampered_clause_text_fails_naming_the_clause(kb_check: Cli, knowledge_copy: Path) -> None:
     def tamper(payload: dict[str, object]) -> None:
         rows = payload["clauses"]
         assert isinstance(rows, list)
@@ -92,75 +88,77 @@ def test_tampered_clause_text_fails_naming_the_clause(cli: Cli, knowledge_copy: 
         row["text"] = row["text"].replace("the LGO website", "the council website")
 
     edit_index(knowledge_copy, tamper)
-    assert_fails(check(cli, knowledge_copy), "lgo-2016/17: index text differs from the source")
+    assert_fails(kb_check(knowledge_copy), "lgo-2016/17: index text differs from the source")
 
 
-def test_clause_missing_from_the_index_fails(cli: Cli, knowledge_copy: Path) -> None:
+def test_clause_missing_from_the_index_fails(kb_check: Cli, knowledge_copy: Path) -> None:
     def drop(payload: dict[str, object]) -> None:
         rows = payload["clauses"]
         assert isinstance(rows, list)
         payload["clauses"] = [r for r in rows if r["id"] != "cqc-2011/5.3"]
 
     edit_index(knowledge_copy, drop)
-    assert_fails(check(cli, knowledge_copy), "cqc-2011/5.3: parsed but not in the index")
+    assert_fails(kb_check(knowledge_copy), "cqc-2011/5.3: parsed but not in the index")
 
 
-def test_duplicate_clause_id_in_the_index_fails(cli: Cli, knowledge_copy: Path) -> None:
+def test_duplicate_clause_id_in_the_index_fails(kb_check: Cli, knowledge_copy: Path) -> None:
     def duplicate(payload: dict[str, object]) -> None:
         rows = payload["clauses"]
         assert isinstance(rows, list)
         rows.append(dict(next(r for r in rows if r["id"] == "cc-2014/22")))
 
     edit_index(knowledge_copy, duplicate)
-    assert_fails(check(cli, knowledge_copy), "cc-2014/22: clause id used twice in clauses.json")
+    assert_fails(kb_check(knowledge_copy), "cc-2014/22: clause id used twice in clauses.json")
 
 
 def test_duplicate_paragraph_number_in_a_source_fails_naming_the_clause(
-    cli: Cli, knowledge_copy: Path
+    kb_check: Cli, knowledge_copy: Path
 ) -> None:
     source = knowledge_copy / "sources" / "cc-2014.txt"
     replace_in(source, b"\n30. The Memorandum", b"\n29. The Memorandum")
-    assert_fails(check(cli, knowledge_copy), "cc-2014/29", "occurs twice")
+    assert_fails(kb_check(knowledge_copy), "cc-2014/29", "occurs twice")
 
 
-def test_changed_source_byte_fails(cli: Cli, knowledge_copy: Path) -> None:
+def test_changed_source_byte_fails(kb_check: Cli, knowledge_copy: Path) -> None:
     # someone "fixes" the source's typo: the quotation no longer matches what was reviewed
     replace_in(knowledge_copy / "sources" / "cc-2014.txt", b"Ofsed will", b"Ofsted will")
     assert_fails(
-        check(cli, knowledge_copy),
+        kb_check(knowledge_copy),
         "cc-2014.txt: source bytes differ from the reviewed index",
         "cc-2014/15: index text differs",
     )
 
 
 def test_changed_whitespace_byte_still_fails_on_the_source_hash(
-    cli: Cli, knowledge_copy: Path
+    kb_check: Cli, knowledge_copy: Path
 ) -> None:
     source = knowledge_copy / "sources" / "lgo-2016.txt"
     source.write_bytes(source.read_bytes() + b"\n")
-    assert_fails(check(cli, knowledge_copy), "lgo-2016.txt: source bytes differ")
+    assert_fails(kb_check(knowledge_copy), "lgo-2016.txt: source bytes differ")
 
 
-def test_source_without_metadata_fails(cli: Cli, knowledge_copy: Path) -> None:
+def test_source_without_metadata_fails(kb_check: Cli, knowledge_copy: Path) -> None:
     (knowledge_copy / "sources" / "new-protocol.txt").write_text(
         "A protocol nobody described\n1. Some text.\n", encoding="utf-8"
     )
     assert_fails(
-        check(cli, knowledge_copy), "new-protocol.txt: source has no entry in documents.yaml"
+        kb_check(knowledge_copy), "new-protocol.txt: source has no entry in documents.yaml"
     )
 
 
-def test_source_of_another_extension_without_metadata_fails(cli: Cli, knowledge_copy: Path) -> None:
+def test_source_of_another_extension_without_metadata_fails(
+    kb_check: Cli, knowledge_copy: Path
+) -> None:
     (knowledge_copy / "sources" / "new-protocol.md").write_text("1. Some text.\n", encoding="utf-8")
-    assert_fails(check(cli, knowledge_copy), "new-protocol.md: source has no entry")
+    assert_fails(kb_check(knowledge_copy), "new-protocol.md: source has no entry")
 
 
-def test_metadata_without_source_fails(cli: Cli, knowledge_copy: Path) -> None:
+def test_metadata_without_source_fails(kb_check: Cli, knowledge_copy: Path) -> None:
     (knowledge_copy / "sources" / "lgo-2016.txt").unlink()
-    assert_fails(check(cli, knowledge_copy), "lgo-2016: cannot read its source")
+    assert_fails(kb_check(knowledge_copy), "lgo-2016: cannot read its source")
 
 
-def test_junk_line_in_a_source_is_reported(cli: Cli, knowledge_copy: Path) -> None:
+def test_junk_line_in_a_source_is_reported(kb_check: Cli, knowledge_copy: Path) -> None:
     replace_in(
         knowledge_copy / "sources" / "lgo-2016.txt",
         b"\nHow Ofsted will use LGO information\n",
@@ -168,13 +166,13 @@ def test_junk_line_in_a_source_is_reported(cli: Cli, knowledge_copy: Path) -> No
         b"How Ofsted will use LGO information\n",
     )
     assert_fails(
-        check(cli, knowledge_copy),
+        kb_check(knowledge_copy),
         "lgo-2016.txt: source bytes differ",
         "lgo-2016/14: index text differs from the source",
     )
 
 
-def test_too_greedy_furniture_rule_is_reported(cli: Cli, knowledge_copy: Path) -> None:
+def test_too_greedy_furniture_rule_is_reported(kb_check: Cli, knowledge_copy: Path) -> None:
     # a signature rule that starts too early swallows para 20 and the closing line
     metadata = knowledge_copy / "documents.yaml"
     replace_in(
@@ -183,26 +181,24 @@ def test_too_greedy_furniture_rule_is_reported(cli: Cli, knowledge_copy: Path) -
         b'    - start: "^Working arrangements$"',
     )
     assert_fails(
-        check(cli, knowledge_copy),
+        kb_check(knowledge_copy),
         "lgo-2016/20: in the index but no longer parsed",
         "lgo-2016/signatories-to-this-protocol/1: in the index but no longer parsed",
     )
 
 
-def test_furniture_rule_without_its_end_fails(cli: Cli, knowledge_copy: Path) -> None:
+def test_furniture_rule_without_its_end_fails(kb_check: Cli, knowledge_copy: Path) -> None:
     replace_in(knowledge_copy / "documents.yaml", b'end: "^Commission$"', b'end: "^No such line$"')
-    assert_fails(check(cli, knowledge_copy), "has no line matching its end")
+    assert_fails(kb_check(knowledge_copy), "has no line matching its end")
 
 
-def test_currency_note_on_unknown_clause_fails(cli: Cli, knowledge_copy: Path) -> None:
+def test_currency_note_on_unknown_clause_fails(kb_check: Cli, knowledge_copy: Path) -> None:
     replace_in(
         knowledge_copy / "documents.yaml",
         b"applies_to: [lgo-2016/17]",
         b"applies_to: [lgo-2016/99]",
     )
-    assert_fails(
-        check(cli, knowledge_copy), "currency note applies to unknown clause 'lgo-2016/99'"
-    )
+    assert_fails(kb_check(knowledge_copy), "currency note applies to unknown clause 'lgo-2016/99'")
 
 
 def test_dropped_line_is_reported_when_the_parser_misses_it(
@@ -225,7 +221,7 @@ def test_dropped_line_is_reported_when_the_parser_misses_it(
 
 # --- build ---------------------------------------------------------------------------------
 def test_build_refuses_to_change_existing_ids_without_accept_changes(
-    cli: Cli, knowledge_copy: Path
+    cli: Cli, kb_check: Cli, knowledge_copy: Path
 ) -> None:
     replace_in(
         knowledge_copy / "sources" / "la-2023.txt",
@@ -241,11 +237,11 @@ def test_build_refuses_to_change_existing_ids_without_accept_changes(
     assert "~ la-2023/safeguarding-and-child-protection-concerns/2" in refused.stdout
     assert "+ la-2023/safeguarding-and-child-protection-concerns/7" in refused.stdout
     assert (knowledge_copy / "clauses.json").read_bytes() == before
-    assert_fails(check(cli, knowledge_copy), "la-2023.txt: source bytes differ")
+    assert_fails(kb_check(knowledge_copy), "la-2023.txt: source bytes differ")
 
     accepted = cli(["kb", "build", "--knowledge", str(knowledge_copy), "--accept-changes"])
     assert accepted.exit_code == 0, accepted.output
-    assert check(cli, knowledge_copy).exit_code == 0
+    assert kb_check(knowledge_copy).exit_code == 0
 
 
 def test_build_refuses_to_remove_ids(cli: Cli, knowledge_copy: Path) -> None:

@@ -124,9 +124,9 @@ def test_existing_clauses_are_unchanged(built: Path, knowledge_copy: Path) -> No
 
 
 def test_kb_check_passes_and_reports_the_declared_furniture(
-    built: Path, cli: Callable[..., Result]
+    built: Path, kb_check: Callable[..., Result]
 ) -> None:
-    result = cli(["kb", "check", "--knowledge", str(built), "--verbose"])
+    result = kb_check(built, "--verbose")
     assert result.exit_code == 0, result.output
     assert "nias-2024 lines 3-7: contents list (headings with page numbers)" in result.stdout
     assert "nias-2024 lines 28-30: signature block (the named people are not contacts)" in (
