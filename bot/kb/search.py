@@ -20,7 +20,7 @@ from rapidfuzz import fuzz, process
 
 from bot.kb.base import KnowledgeBase
 from bot.kb.documents import KnowledgeError, read_yaml
-from bot.kb.glossary import Glossary
+from bot.kb.glossary import CONCEPT_PREFIX, Glossary
 from bot.kb.model import Clause
 from bot.kb.references import ReferenceParser
 from bot.kb.text import STOPWORDS, stem, words
@@ -105,6 +105,9 @@ class ClauseIndex:
         self._doc_of = np.asarray([c.document for c in self.clauses])
         self._vocabulary = sorted(w for w in self._surface if len(w) >= 4 and not w.isdigit())
         self._by_id = {c.id: i for i, c in enumerate(self.clauses)}
+        self._headings: dict[str, list[int]] = {}  # heading -> its clauses, in order
+        for i, clause in enumerate(self.clauses):
+            self._headings.setdefault(clause.heading.lower(), []).append(i)
         self._correct = lru_cache(maxsize=4096)(self._correct_uncached)
 
     # --- pickling (the on-disk cache): the typo memo is rebuilt, not stored ------------
@@ -124,10 +127,17 @@ class ClauseIndex:
         quoted = re.findall(r"[‘'\"“]([^’'\"”]{6,120})[’'\"”]", query)
         hits: list[Hit] = []
         for text in quoted:
-            for clause in self.clauses:  # in document order
-                if document not in (None, clause.document):
-                    continue
-                if fuzz.ratio(text.lower(), clause.heading.lower()) >= HEADING_MATCH:
+            # each distinct heading is compared once; its paragraphs follow in document order
+            matches = process.extract(
+                text.lower(),
+                list(self._headings),
+                scorer=fuzz.ratio,
+                score_cutoff=HEADING_MATCH,
+                limit=None,
+            )
+            for i in sorted(i for heading, _, _ in matches for i in self._headings[heading]):
+                clause = self.clauses[i]
+                if document in (None, clause.document):
                     hits.append(Hit(clause, 1.0, (), True))
         return hits
 
@@ -212,16 +222,20 @@ class ClauseIndex:
         order = sorted((int(i) for i in top if scores[i] > 0), key=lambda i: (-scores[i], i))
         best = float(scores[order[0]]) if order else 0.0
         taken = {h.clause.id for h in hits}
-        top_coverage = 0.0
-        for rank, i in enumerate(order):
-            bag = self._bags[i]
-            matched = [t for t in weights if t in bag]
-            if rank == 0:
-                top_coverage = sum(self._idf[t] * weights[t] for t in matched) / total
+        top_coverage = (
+            sum(self._idf[t] * w for t, w in weights.items() if t in self._bags[order[0]]) / total
+            if order
+            else 0.0
+        )
+        for i in order:
+            if len(hits) >= k:
+                break
             clause = self.clauses[i]
-            if len(hits) >= k or clause.id in taken:
+            if clause.id in taken:
                 continue
-            shown = tuple(sorted({surface_of.get(t, t) for t in matched if not t.startswith("@")}))
+            bag = self._bags[i]
+            matched = {t for t in weights if t in bag and not t.startswith(CONCEPT_PREFIX)}
+            shown = tuple(sorted({surface_of.get(t, t) for t in matched}))
             hits.append(Hit(clause, round(float(scores[i]) / (best + 1.0), 4), shown))
         useful = bool(hits) and (hits[0].reference or top_coverage >= MIN_COVERAGE)
         return Result(query, hits[:k], useful, corrections, named)
