@@ -22,10 +22,8 @@ import html
 import logging
 import re
 import secrets
-import threading
 import time
 import warnings
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -86,14 +84,13 @@ from bot.channels.telegram_render import (
 )
 from bot.config import Settings
 from bot.dialogue.messages import Conversation, Inbound, Reply
-from bot.dialogue.store import StoreError
+from bot.dialogue.store import SessionStore, SqliteStore, StoreError
 from bot.logsafe import without_message
 
 __all__ = [
     "AllowList",
     "ButtonKeys",
     "KeyStore",
-    "MemoryKeys",
     "TelegramChannel",
     "build_application",
     "serve",
@@ -286,29 +283,6 @@ class ButtonKeys:
         return Pressed(chat, action) if chat and action else None
 
 
-class MemoryKeys:
-    """A :class:`KeyStore` in this process only, for an engine without a store (tests, demos):
-    its buttons stop working when the process ends."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._keys: dict[tuple[str, str], str] = {}
-        self._values: dict[tuple[str, str], str] = {}
-
-    def remember(self, namespace: str, value: str, ttl_seconds: float) -> str:
-        with self._lock:
-            key = self._keys.get((namespace, value))
-            if key is None:
-                key = secrets.token_urlsafe(9)
-                self._keys[(namespace, value)] = key
-                self._values[(namespace, key)] = value
-            return key
-
-    def recall(self, namespace: str, key: str) -> str | None:
-        with self._lock:
-            return self._values.get((namespace, key))
-
-
 # ======================================================================================
 # the channel
 # ======================================================================================
@@ -333,6 +307,7 @@ class TelegramChannel:
         engine: EngineLike,
         access: AllowList,
         buttons: ButtonKeys,
+        deliveries: SessionStore,
         *,
         attempts: int = 5,
         backoff: float = 1.0,
@@ -341,10 +316,10 @@ class TelegramChannel:
         self.engine = engine
         self.access = access
         self.buttons = buttons
+        self.deliveries = deliveries
         self.attempts = attempts
         self.backoff = backoff
         self.sleep = sleep
-        self._seen: OrderedDict[int, None] = OrderedDict()
         self._refused: dict[int, float] = {}
         self._outbox: dict[int, list[Outgoing]] = {}
 
@@ -364,11 +339,6 @@ class TelegramChannel:
     # --- the gate --------------------------------------------------------------------------
     async def gate(self, update: Update, context: Context) -> None:
         """Runs before every handler: duplicates and strangers stop here."""
-        if update.update_id in self._seen:
-            raise ApplicationHandlerStop
-        self._seen[update.update_id] = None
-        while len(self._seen) > 2048:
-            self._seen.popitem(last=False)
         if not await self._first_delivery(context, update.update_id):
             raise ApplicationHandlerStop
         user, chat = update.effective_user, update.effective_chat
@@ -381,14 +351,12 @@ class TelegramChannel:
             await self._resend(update, context)
 
     async def _first_delivery(self, context: Context, update_id: int) -> bool:
-        """The engine's store records deliveries too, so instances sharing a database (or a
+        """Deliveries are recorded in the engine's store, so instances sharing a database (or a
         restarted one) drop a webhook retry that was handled already."""
-        store = getattr(self.engine, "store", None)
-        if store is None:
-            return True
         bot_id = context.bot.token.partition(":")[0]  # update ids are counted per bot
+        key = f"telegram:{bot_id}:{update_id}"
         try:
-            return bool(await asyncio.to_thread(store.first_time, f"telegram:{bot_id}:{update_id}"))
+            return bool(await asyncio.to_thread(self.deliveries.first_time, key))
         except Exception as exc:  # a store failure surfaces in the turn itself
             log.warning("could not record update %s: %s", update_id, type(exc).__name__)
             return True
@@ -755,7 +723,8 @@ def build_application(
     """The PTB application for ``settings``; ``request`` replaces the HTTP layer (tests).
 
     Button keys are kept in ``store``, by default the engine's session store (so in the
-    session database, shared by every instance that uses it)."""
+    session database, shared by every instance that uses it); deliveries are recorded in the
+    engine's store. An engine without a store gets a store in memory for both."""
     token = check_token(settings.telegram_bot_token)
     access = AllowList(settings.telegram_allowed_users, settings.telegram_allowlist_file)
     if not access.configured:
@@ -764,12 +733,14 @@ def build_application(
             "TELEGRAM_ALLOWED_USERS or TELEGRAM_ALLOWLIST_FILE."
         )
     base_url, file_url = api_urls(settings.telegram_api_url)
-    if store is None:
-        store = getattr(engine, "store", None)
-    if store is None or not hasattr(store, "remember"):
-        log.warning("the engine has no store: button keys are kept in memory, not across restarts")
-        store = MemoryKeys()
-    channel = TelegramChannel(engine, access, ButtonKeys(store))
+    own: SessionStore | None = getattr(engine, "store", None)
+    if own is None:
+        log.warning(
+            "the engine has no store: button keys and deliveries are kept in memory, "
+            "not across restarts"
+        )
+        own = SqliteStore(":memory:")
+    channel = TelegramChannel(engine, access, ButtonKeys(own if store is None else store), own)
     builder = (
         Application.builder()
         .token(token)

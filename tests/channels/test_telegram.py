@@ -37,14 +37,13 @@ from telegram_fakes import (
 
 from bot.channels.telegram import (
     AllowList,
-    MemoryKeys,
     api_urls,
     build_application,
     check_token,
     serve,
 )
 from bot.config import Settings
-from bot.dialogue import Engine, StoreUnavailable, open_engine, open_store
+from bot.dialogue import Engine, SqliteStore, StoreUnavailable, open_engine, open_store
 from bot.dialogue.messages import NAVIGATION, Draft, Option, Reply
 from bot.paths import flows_dir
 
@@ -550,7 +549,7 @@ class FlakyKeys:
     """A key store that can be made unreachable, like a database that has gone away."""
 
     def __init__(self) -> None:
-        self.keys = MemoryKeys()
+        self.keys = SqliteStore(":memory:")
         self.down = False
 
     def remember(self, namespace: str, value: str, ttl_seconds: float) -> str:
