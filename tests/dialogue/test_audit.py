@@ -15,7 +15,6 @@ import json
 import logging
 import sqlite3
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -102,18 +101,18 @@ class SqliteBackend(Backend):
 
 
 class PostgresBackend(Backend):
+    """On a schema of its own (the shared ``postgres_schema`` fixture, which drops it)."""
+
     name = "postgres"
 
-    def __init__(self, clock: Callable[[], float], url: str) -> None:
+    def __init__(self, clock: Callable[[], float], schema: Any) -> None:
         import psycopg
 
         super().__init__(clock)
         self.refused = (psycopg.Error,)
-        self.schema = f"test_{uuid.uuid4().hex[:12]}"
-        self.admin = psycopg.connect(url, autocommit=True)
-        self.admin.execute(f"CREATE SCHEMA {self.schema}")
-        glue = "&" if "?" in url else "?"
-        self.setting = f"{url}{glue}options=-csearch_path%3D{self.schema}"
+        self.schema = schema.name
+        self.admin = schema.admin
+        self.setting = schema.url
 
     def store(self, idle_seconds: float = 30 * 60) -> PostgresStore:
         store = PostgresStore(self.setting, idle_seconds=idle_seconds, clock=self.clock)
@@ -131,11 +130,6 @@ class PostgresBackend(Backend):
         with psycopg.connect(self.setting, autocommit=True) as db:
             db.execute(sql)
 
-    def close(self) -> None:
-        super().close()
-        self.admin.execute(f"DROP SCHEMA {self.schema} CASCADE")
-        self.admin.close()
-
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def backend(request: pytest.FixtureRequest, db_path: Path, clock: Any) -> Iterator[Backend]:
@@ -143,15 +137,15 @@ def backend(request: pytest.FixtureRequest, db_path: Path, clock: Any) -> Iterat
     if request.param == "sqlite":
         chosen = SqliteBackend(clock, db_path)
     else:
-        chosen = PostgresBackend(clock, request.getfixturevalue("postgres_url"))
+        chosen = PostgresBackend(clock, request.getfixturevalue("postgres_schema"))
     yield chosen
     chosen.close()
 
 
 @pytest.fixture
-def postgres(clock: Any, postgres_url: str) -> Iterator[PostgresBackend]:
+def postgres(clock: Any, postgres_schema: Any) -> Iterator[PostgresBackend]:
     """The PostgreSQL backend alone, for what only it has."""
-    chosen = PostgresBackend(clock, postgres_url)
+    chosen = PostgresBackend(clock, postgres_schema)
     yield chosen
     chosen.close()
 

@@ -13,7 +13,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -108,19 +107,15 @@ class SqliteBackend(Backend):
 
 
 class PostgresBackend(Backend):
+    """On a schema of its own (the shared ``postgres_schema`` fixture, which drops it)."""
+
     name = "postgres"
 
-    def __init__(self, clock: Callable[[], float], url: str) -> None:
-        import psycopg
-
+    def __init__(self, clock: Callable[[], float], schema: Any) -> None:
         super().__init__(clock)
-        self.schema = f"test_{uuid.uuid4().hex[:12]}"
-        self.admin = psycopg.connect(url, autocommit=True)
-        self.admin.execute(f"CREATE SCHEMA {self.schema}")
-        glue = "&" if "?" in url else "?"
-        self.url = (
-            f"{url}{glue}options=-csearch_path%3D{self.schema}&application_name={self.schema}"
-        )
+        self.schema = schema.name
+        self.admin = schema.admin
+        self.url = schema.url
 
     def open(self, **kw: Any) -> PostgresStore:
         store = PostgresStore(self.url, clock=self.clock, **kw)
@@ -160,21 +155,16 @@ class PostgresBackend(Backend):
         )
         return lambda: None  # the pool reconnects by itself
 
-    def close(self) -> None:
-        super().close()
-        self.admin.execute(f"DROP SCHEMA {self.schema} CASCADE")
-        self.admin.close()
-
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def backend(
-    request: pytest.FixtureRequest, tmp_path: Path, clock: Callable[[], float]
+    request: pytest.FixtureRequest, db_path: Path, clock: Callable[[], float]
 ) -> Iterator[Backend]:
     chosen: Backend
     if request.param == "sqlite":
-        chosen = SqliteBackend(clock, tmp_path / "sessions.sqlite3")
+        chosen = SqliteBackend(clock, db_path)
     else:
-        chosen = PostgresBackend(clock, request.getfixturevalue("postgres_url"))
+        chosen = PostgresBackend(clock, request.getfixturevalue("postgres_schema"))
     yield chosen
     chosen.close()
 
