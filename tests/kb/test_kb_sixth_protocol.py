@@ -48,10 +48,16 @@ def add_protocols(knowledge: Path) -> None:
 
 
 @pytest.fixture
-def built(knowledge_copy: Path, cli: Callable[..., Result]) -> Path:
+def build_result(knowledge_copy: Path, cli: Callable[..., Result]) -> Result:
+    """The two protocols added to a copy of the knowledge folder, then `kb build` run on it."""
     add_protocols(knowledge_copy)
-    result = cli(["kb", "build", "--knowledge", str(knowledge_copy)])
-    assert result.exit_code == 0, result.output
+    return cli(["kb", "build", "--knowledge", str(knowledge_copy)])
+
+
+@pytest.fixture
+def built(build_result: Result, knowledge_copy: Path) -> Path:
+    """That copy, once the build has succeeded."""
+    assert build_result.exit_code == 0, build_result.output
     return knowledge_copy
 
 
@@ -67,11 +73,8 @@ def test_sources_are_copied_byte_for_byte(built: Path) -> None:
         ).read_bytes()
 
 
-def test_build_lists_the_new_clauses_as_additions_only(
-    knowledge_copy: Path, cli: Callable[..., Result]
-) -> None:
-    add_protocols(knowledge_copy)
-    result = cli(["kb", "build", "--knowledge", str(knowledge_copy)])
+def test_build_lists_the_new_clauses_as_additions_only(build_result: Result) -> None:
+    result = build_result
     assert result.exit_code == 0, result.output
     added = [line.split("+ ", 1)[1] for line in result.stdout.splitlines() if "  + " in line]
     assert added == NIAS_IDS + IVS_IDS
@@ -115,10 +118,8 @@ def test_headed_protocol_clauses(built: Path) -> None:
     assert rows["ivs-2025/ending-a-match/1"]["label"] == "‘Ending a match’ paragraph 1"
 
 
-def test_existing_clauses_are_unchanged(built: Path, knowledge_copy: Path) -> None:
-    from bot.paths import knowledge_dir
-
-    before = stored(knowledge_dir())
+def test_existing_clauses_are_unchanged(built: Path, knowledge: Path) -> None:
+    before = stored(knowledge)
     after = stored(built)
     assert {i: r for i, r in after.items() if i in before} == before
 
