@@ -11,7 +11,6 @@ writes are committed together or not at all.
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import sqlite3
@@ -274,7 +273,7 @@ class SqliteStore:
         if self.clock() - row[1] > self.idle_seconds:
             self.delete(key)
             return None, True
-        return Session.from_dict(json.loads(row[0])), False
+        return Session.from_json(row[0]), False
 
     def save(self, session: Session) -> None:
         session.updated_at = self.clock()
@@ -283,7 +282,7 @@ class SqliteStore:
             "INSERT INTO sessions (key, data, updated_at, version) VALUES (?, ?, ?, ?) "
             "ON CONFLICT(key) DO UPDATE SET data = excluded.data, "
             "updated_at = excluded.updated_at, version = excluded.version",
-            (session.key, json.dumps(session.to_dict()), session.updated_at, session.version),
+            (session.key, session.to_json(), session.updated_at, session.version),
         )
 
     def delete(self, key: str) -> None:

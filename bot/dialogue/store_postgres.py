@@ -15,7 +15,6 @@ psycopg (3) and psycopg_pool are imported when a store is opened: they come with
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -218,7 +217,7 @@ class PostgresStore:
         if self.clock() - updated_at > self.idle_seconds:
             self.delete(key)
             return None, True
-        return Session.from_dict(json.loads(data)), False
+        return Session.from_json(data), False
 
     def save(self, session: Session) -> None:
         session.updated_at = self.clock()
@@ -227,7 +226,7 @@ class PostgresStore:
             "INSERT INTO sessions (key, data, updated_at, version) VALUES (%s, %s, %s, %s) "
             "ON CONFLICT (key) DO UPDATE SET data = excluded.data, "
             "updated_at = excluded.updated_at, version = excluded.version",
-            (session.key, json.dumps(session.to_dict()), session.updated_at, session.version),
+            (session.key, session.to_json(), session.updated_at, session.version),
         )
 
     def delete(self, key: str) -> None:
