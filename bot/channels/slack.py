@@ -217,10 +217,10 @@ class _Adapter:
         if event.get("bot_id") or not event.get("user") or not self._first(body.get("event_id")):
             return
         team, user, channel = _team(context, body), event["user"], event["channel"]
+        if channel.startswith("D"):
+            return  # a mention in the DM also arrives as a message.im event
         text = _typed(event, context.bot_user_id)
         inbound = Inbound(_conv(team, user, channel), text=text, shared=True)
-        if channel == self._dm_for(client, team, user):
-            return  # a mention in the DM also arrives as a message.im event
         thread = event.get("thread_ts") or event.get("ts")
 
         def note(message: kit.SlackMessage) -> None:
