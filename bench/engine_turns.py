@@ -18,15 +18,11 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
+
+from scripted_users import OPENERS, percentile  # noqa: E402
 
 from bot.dialogue import Conversation, Engine, Inbound, Reply, SqliteStore, open_engine  # noqa: E402
-
-OPENERS = {
-    "safeguarding_concern": "I've received a safeguarding concern about a child",
-    "lgo_complaint": "a parent wants to complain to the ombudsman about the council",
-    "child_advocacy": "a young person needs an advocate",
-}
 
 
 def next_input(replies: list[Reply]) -> Inbound | str | None:
@@ -88,11 +84,6 @@ def run(engine: Engine, n: int) -> tuple[list[float], float, int, int]:
     return timings, time.perf_counter() - start, total, drafted
 
 
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--conversations", type=int, default=300)
@@ -107,7 +98,7 @@ def main() -> None:
             print(
                 f"{label:28} {args.conversations} conversations ({drafted} reached a draft), "
                 f"{turns} turns: "
-                f"p50 {statistics.median(timings):.2f} ms, p99 {pct(timings, 99):.2f} ms, "
+                f"p50 {statistics.median(timings):.2f} ms, p99 {percentile(timings, 99):.2f} ms, "
                 f"{turns / seconds:.0f} turns/s (one thread)"
             )
 

@@ -28,7 +28,9 @@ from rank_bm25 import BM25Okapi
 from rapidfuzz import fuzz
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
+
+from scripted_users import percentile  # noqa: E402
 
 from bot.kb import ClauseIndex, Glossary, KnowledgeBase, load_topics  # noqa: E402
 from bot.kb.model import Clause  # noqa: E402
@@ -53,11 +55,6 @@ def evaluate(rank: Ranker, questions: list[dict]) -> dict[str, float]:
             rr += 1 / (first + 1)
     n = len(questions) or 1
     return {"hit@1": h1 / n, "hit@3": h3 / n, "MRR": rr / n, "n": len(questions)}
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def latency(index: ClauseIndex, queries: list[str], rounds: int) -> tuple[float, float]:
