@@ -55,6 +55,18 @@ from bot.dialogue import Conversation, Inbound, Reply, open_engine  # noqa: E402
 Position = tuple[str, str | None, str | None, str]
 
 
+def _who(name: str) -> Conversation:
+    return Conversation("faults", "local", name, "t")
+
+
+def _inbound(who: Conversation, text: str, action: str | None) -> Inbound:
+    """A request as the engine gets it, in the bot process and in the reference alike; a
+    draft form submitted unchanged ("draft:edited" with no edits) re-drafts."""
+    if action == "draft:edited":
+        return Inbound(who, action="draft:edited", edits={})
+    return Inbound(who, text=text, action=action)
+
+
 # ================================================================================ the child
 def serve(database: str, flows: Path | None, workers: int) -> None:
     """The bot process: JSON requests on stdin, JSON replies on stdout, several at a time."""
@@ -62,11 +74,7 @@ def serve(database: str, flows: Path | None, workers: int) -> None:
     out_lock = threading.Lock()
 
     def answer(request: dict[str, Any]) -> None:
-        who = Conversation("faults", "local", request["conv"], "t")
-        edits = {} if request.get("action") == "draft:edited" else None
-        inbound = Inbound(who, text=request.get("text", ""), action=request.get("action"))
-        if edits is not None:
-            inbound = Inbound(who, action="draft:edited", edits=edits)
+        inbound = _inbound(_who(request["conv"]), request.get("text", ""), request.get("action"))
         replies = engine.handle(inbound)
         line = json.dumps({"id": request["id"], "replies": [_plain(r) for r in replies]})
         with out_lock:
@@ -177,7 +185,7 @@ class Talk:
 
     @property
     def who(self) -> Conversation:
-        return Conversation("faults", "local", self.name, "t")
+        return _who(self.name)
 
 
 class Client:
@@ -203,9 +211,7 @@ class Client:
 
     # --- plumbing ------------------------------------------------------------------------
     def inbound(self, talk: Talk, move: Move) -> Inbound:
-        if move.action == "draft:edited":
-            return Inbound(talk.who, action="draft:edited", edits={})
-        return Inbound(talk.who, text=move.text, action=move.action)
+        return _inbound(talk.who, move.text, move.action)
 
     def send(self, talk: Talk, move: Move) -> None:
         talk.pending = move
