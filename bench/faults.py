@@ -36,7 +36,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -48,7 +47,7 @@ from typing import IO, Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
-from scripted_users import OPENERS, Move, ScriptedUser, marker  # noqa: E402
+from scripted_users import OPENERS, Move, ScriptedUser, marker, postgres_schema  # noqa: E402
 
 from bot.dialogue import Conversation, Inbound, Reply, open_engine  # noqa: E402
 
@@ -357,17 +356,8 @@ def databases(kind: str) -> Iterator[str]:
         with tempfile.TemporaryDirectory() as tmp:
             yield str(Path(tmp) / "faults.sqlite3")
         return
-    import psycopg
-
-    url = os.environ["PROTOCOLBOT_TEST_POSTGRES_URL"]
-    schema = f"faults_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(url, autocommit=True) as admin:
-        admin.execute(f"CREATE SCHEMA {schema}")
-        try:
-            glue = "&" if "?" in url else "?"
-            yield f"{url}{glue}options=-csearch_path%3D{schema}"
-        finally:
-            admin.execute(f"DROP SCHEMA {schema} CASCADE")
+    with postgres_schema(os.environ["PROTOCOLBOT_TEST_POSTGRES_URL"], "faults") as url:
+        yield url
 
 
 def run(kind: str, args: argparse.Namespace) -> bool:

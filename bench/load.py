@@ -30,7 +30,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -43,7 +42,15 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench"), str(ROOT / "tests" / "channels")]
 
-from scripted_users import MARKER, OPENERS, Move, ScriptedUser, marker, percentile  # noqa: E402
+from scripted_users import (  # noqa: E402
+    MARKER,
+    OPENERS,
+    Move,
+    ScriptedUser,
+    marker,
+    percentile,
+    postgres_schema,
+)
 
 from bot.dialogue import Conversation, Engine, Inbound, Reply, open_engine  # noqa: E402
 from bot.dialogue.store import SessionStore, SqliteStore  # noqa: E402
@@ -75,20 +82,14 @@ def sqlite_store() -> Iterator[SessionStore]:
 
 @contextmanager
 def postgres_store(url: str) -> Iterator[SessionStore]:
-    import psycopg
-
     from bot.dialogue import PostgresStore
 
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(url, autocommit=True) as admin:
-        admin.execute(f"CREATE SCHEMA {schema}")
-        glue = "&" if "?" in url else "?"
-        store = PostgresStore(f"{url}{glue}options=-csearch_path%3D{schema}", max_connections=20)
+    with postgres_schema(url, "bench") as schema_url:
+        store = PostgresStore(schema_url, max_connections=20)
         try:
             yield store
         finally:
             store.close()
-            admin.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
 def engine_on(parts: Engine, store: SessionStore) -> Engine:

@@ -38,8 +38,9 @@ from typing import Any
 from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
+from scripted_users import percentile  # noqa: E402
 from slack_bolt import App  # noqa: E402
 from slack_sdk import WebClient  # noqa: E402
 from slack_sdk.signature import SignatureVerifier  # noqa: E402
@@ -204,11 +205,6 @@ def trivial_app(stub: StubSlack, executor: TrackingExecutor) -> Any:
 
 
 # --- measuring -----------------------------------------------------------------------------------
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
 def measure(
     app: Any, stub: StubSlack, executor: TrackingExecutor, count: int, clients: int, first: int
 ) -> dict[str, float]:
@@ -252,8 +248,8 @@ def measure(
         server.shutdown()
         server.server_close()
     return {
-        "p50": _percentile(latencies, 0.50) * 1000,
-        "p99": _percentile(latencies, 0.99) * 1000,
+        "p50": percentile(latencies, 50) * 1000,
+        "p99": percentile(latencies, 99) * 1000,
         "max": max(latencies) * 1000,
         "mean": statistics.fmean(latencies) * 1000,
         "rps": count / acked,
