@@ -20,7 +20,7 @@ class FlowError(Exception):
 def _read(path: Path) -> Flow:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise FlowError(f"{path.name}: cannot read: {exc}") from exc
     try:
         return Flow.model_validate(raw)

@@ -82,7 +82,7 @@ def parse_sources(root: Path) -> list[ParsedDocument]:
         path = root / "sources" / document.file
         try:
             text = path.read_text(encoding="utf-8")
-        except OSError as exc:
+        except (OSError, UnicodeDecodeError) as exc:
             raise KnowledgeError(f"{document.id}: cannot read its source {path}: {exc}") from exc
         try:
             parsed.append(parse_document(document, text))

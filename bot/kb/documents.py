@@ -21,7 +21,7 @@ def read_yaml(path: Path, what: str) -> Any:
     """A data file an administrator edits, or a KnowledgeError naming the file and the fault."""
     try:
         return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise KnowledgeError(f"{path}: cannot read {what}: {exc}") from exc
 
 

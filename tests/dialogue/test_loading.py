@@ -197,3 +197,10 @@ def test_the_media_flow_checks_the_referral_first(clause_ids: set[str]) -> None:
     contacts = load_contacts(knowledge_dir() / "contacts.yaml")
     flows = load_flows(flows_dir(), clause_ids=clause_ids, contacts=contacts)
     assert [f for f in flows if flows[f].checks_referral_first] == ["media_interest"]
+
+
+def test_a_flow_file_that_is_not_utf8_is_named(tmp_path: Path, clause_ids: set[str]) -> None:
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "tiny.yaml").write_bytes(b"id: tiny\ntitle: \xff\xfe\n")
+    with pytest.raises(FlowError, match=r"tiny\.yaml: cannot read"):
+        load_flows(tmp_path, clause_ids=clause_ids, contacts={})

@@ -257,3 +257,17 @@ def test_build_with_no_changes_rewrites_the_same_index(cli: Cli, knowledge_copy:
     result = cli(["kb", "build", "--knowledge", str(knowledge_copy)])
     assert result.exit_code == 0, result.output
     assert (knowledge_copy / "clauses.json").read_bytes() == before
+
+
+@pytest.mark.parametrize("name", ["glossary.yaml", "local_authorities.yaml"])
+def test_a_data_file_that_is_not_utf8_fails_clearly(
+    kb_check: Cli, knowledge_copy: Path, name: str
+) -> None:
+    (knowledge_copy / name).write_bytes(b"\xff\xfe not utf-8")
+    assert_fails(kb_check(knowledge_copy), name, "cannot read")
+
+
+def test_a_source_that_is_not_utf8_fails_clearly(kb_check: Cli, knowledge_copy: Path) -> None:
+    # an administrator's sixth protocol saved from a Windows editor, say
+    (knowledge_copy / "sources" / "lgo-2016.txt").write_bytes("caf\xe9 1. Text.\n".encode("cp1252"))
+    assert_fails(kb_check(knowledge_copy), "lgo-2016: cannot read its source")
