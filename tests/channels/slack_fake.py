@@ -36,6 +36,7 @@ from slack_sdk.socket_mode.response import SocketModeResponse
 from bot.channels.slack import build_app
 from bot.config import Settings
 from bot.dialogue import open_engine
+from bot.dialogue.messages import Conversation
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 TEAM = "T0001"
@@ -581,7 +582,7 @@ class SlackHarness:
 
     # --- walking a flow ------------------------------------------------------------------
     def session(self, user: str = USER) -> Any:
-        key = "|".join(("slack", TEAM, user, "D" + user.removeprefix("U")))
+        key = Conversation("slack", TEAM, user, "D" + user.removeprefix("U")).key
         return self.engine.store.load(key)[0]
 
     def step(self, user: str = USER) -> Any:
