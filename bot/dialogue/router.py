@@ -63,12 +63,56 @@ class Phrases:
         self._set = frozenset(t for t in (tuple(terms(p)) for p in items) if t)
         self._longest = max((len(p) for p in self._set), default=0)
 
+    def __bool__(self) -> bool:
+        return bool(self._set)
+
     def found_in(self, stemmed: list[str]) -> bool:
         return any(
             tuple(stemmed[start : start + length]) in self._set
             for start in range(len(stemmed))
             for length in range(1, min(self._longest, len(stemmed) - start) + 1)
         )
+
+
+class WordList:
+    """Phrases looked for in a message, after taking out the harmless exceptions ("stay in
+    touch" is not "touching"); with `respell`, a misspelt long word ("safegaurding") is read
+    as the listed word it is closest to.
+
+    Respelling is separate from the router's general typo repair: a misspelling may be common
+    enough to sit among the flows' own trigger examples, and must be caught all the same."""
+
+    def __init__(
+        self, items: list[str], exceptions: list[str] | None = None, respell: bool = False
+    ) -> None:
+        self.phrases = Phrases(items)
+        self.exceptions = [" ".join(words(p)) for p in exceptions or ()]
+        self._long = sorted({w for p in items for w in words(p) if len(w) >= 6})
+        self._respell: Callable[[str], str] | None = (
+            lru_cache(maxsize=4096)(self._respell_uncached) if respell else None
+        )
+
+    def __bool__(self) -> bool:
+        return bool(self.phrases)
+
+    def _respell_uncached(self, word: str) -> str:
+        if word in self._long or len(word) < 6 or word in STOPWORDS:
+            return word
+        return _nearest(word, self._long, 90)
+
+    def _plain_found(self, plain: str) -> bool:
+        for exception in self.exceptions:
+            plain = plain.replace(exception, " ")
+        return self.phrases.found_in([stem(w) for w in plain.split()])
+
+    def found_in(self, text: str) -> bool:
+        surface = words(text)
+        if self._plain_found(" ".join(surface)):
+            return True
+        if self._respell is None:
+            return False
+        respelt = [self._respell(w) for w in surface]
+        return respelt != surface and self._plain_found(" ".join(respelt))
 
 
 class RoutingData:
@@ -81,13 +125,12 @@ class RoutingData:
         not_risk: list[str] = (),  # type: ignore[assignment]
         children: list[str] = (),  # type: ignore[assignment]
         not_children: list[str] = (),  # type: ignore[assignment]
+        domain: list[str] = (),  # type: ignore[assignment]
+        not_domain: list[str] = (),  # type: ignore[assignment]
     ) -> None:
-        self.children = Phrases(list(children))
-        self.not_children = [" ".join(words(p)) for p in not_children]
-        self.risk = Phrases(risk)
-        # the longer words of the risk phrases, which a misspelling is matched against
-        self.risk_words = sorted({w for p in risk for w in words(p) if len(w) >= 6})
-        self.not_risk = [" ".join(words(p)) for p in not_risk]
+        self.risk = WordList(risk, not_risk, respell=True)
+        self.children = WordList(list(children), list(not_children))
+        self.domain = WordList(list(domain), list(not_domain), respell=True)
         self.case_cues = Phrases(list(case_cues))
         self.small_talk = {w for p in small_talk for w in words(p)}
         self.lookup_openers = [" ".join(words(p)) for p in lookup_openers]
@@ -97,16 +140,21 @@ class RoutingData:
         raw = read_yaml(path, "routing data") or {}
         if not isinstance(raw, dict):
             raise KnowledgeError(f"{path}: routing data must be a mapping of lists of phrases")
-        return cls(
-            [str(x) for x in raw.get("risk", [])],
-            [str(x) for x in raw.get("small_talk", [])],
-            [str(x) for x in raw.get("lookup_openers", [])],
-            [str(x) for x in raw.get("case_cues", [])],
-            [str(x) for x in raw.get("not_risk", [])],
-            [str(x) for x in raw.get("children", [])],
-            [str(x) for x in raw.get("not_children", [])],
-        )
+        lists = {key: [str(x) for x in raw.get(key, [])] for key in _LISTS}
+        return cls(**lists)
 
+
+_LISTS = (
+    "risk",
+    "small_talk",
+    "lookup_openers",
+    "case_cues",
+    "not_risk",
+    "children",
+    "not_children",
+    "domain",
+    "not_domain",
+)
 
 _DOCUMENT_WORDS = frozenset(
     ["mou", "memorandum", "protocol", "agreement", "paragraph", "para", "clause", "annex"]
@@ -120,14 +168,6 @@ def _nearest(word: str, choices: list[str], cutoff: int) -> str:
     "interest")."""
     match = process.extractOne(word, choices, scorer=fuzz.ratio, score_cutoff=cutoff)
     return str(match[0]) if match and str(match[0])[0] == word[0] else word
-
-
-def _mentions(text: str, phrases: Phrases, exceptions: list[str]) -> bool:
-    """Whether the text names one of the phrases once the harmless exceptions are taken out."""
-    plain = " ".join(words(text))
-    for exception in exceptions:
-        plain = plain.replace(exception, " ")
-    return phrases.found_in([stem(w) for w in plain.split()])
 
 
 class Router:
@@ -152,15 +192,14 @@ class Router:
         self._known = set(self._vocabulary)
         # typo repair is memoised per word, as in the clause look-up
         self._repair: Callable[[str], str] = lru_cache(maxsize=4096)(self._repair_uncached)
-        self._risk_spelling: Callable[[str], str] = lru_cache(maxsize=4096)(
-            self._risk_spelling_uncached
-        )
 
     def _features(self, text: str, fix_typos: bool = False) -> list[str]:
         surface = words(text)
         if fix_typos:
             surface = [self._repair(w) for w in surface]
-        stemmed = [stem(w) for w in surface]
+        return self._terms([stem(w) for w in surface])
+
+    def _terms(self, stemmed: list[str]) -> list[str]:
         content = [t for t in stemmed if t not in STOPWORDS]
         return content + self.glossary.concepts(stemmed)
 
@@ -169,15 +208,6 @@ class Router:
             return word
         return _nearest(word, self._vocabulary, 84)
 
-    def _risk_spelling_uncached(self, word: str) -> str:
-        """The risk word a misspelling stands for ("safegaurding"), else the word itself.
-
-        Separate from the general repair: a misspelling may be common enough to sit among
-        the flows' own trigger examples, and a risk word must be caught all the same."""
-        if word in self.data.risk_words or len(word) < 6 or word in STOPWORDS:
-            return word
-        return _nearest(word, self.data.risk_words, 90)
-
     def _weigh(self, bag: Counter[str]) -> dict[str, float]:
         vector = {t: (1 + math.log(c)) * self._idf.get(t, 0.0) for t, c in bag.items()}
         norm = math.sqrt(sum(v * v for v in vector.values())) or 1.0
@@ -185,17 +215,15 @@ class Router:
 
     def about_a_child(self, text: str) -> bool:
         # "the Children's Commissioner" is not a child
-        return _mentions(text, self.data.children, self.data.not_children)
+        return self.data.children.found_in(text)
+
+    def in_domain(self, text: str) -> bool:
+        """Whether the text names anything of the protocols' world, or a child."""
+        return self.data.domain.found_in(text) or self.about_a_child(text)
 
     def has_risk(self, text: str) -> bool:
         """Risk words in the text, misspelt or not ("stay in touch" is not "touching")."""
-        if _mentions(text, self.data.risk, self.data.not_risk):
-            return True
-        surface = words(text)
-        respelt = [self._risk_spelling(w) for w in surface]
-        return respelt != surface and _mentions(
-            " ".join(respelt), self.data.risk, self.data.not_risk
-        )
+        return self.data.risk.found_in(text)
 
     def looks_like_lookup(self, text: str) -> bool:
         """A question about what a document says, naming no case in hand."""
@@ -211,7 +239,8 @@ class Router:
         content = [w for w in surface if w not in STOPWORDS and w not in self.data.small_talk]
         if not content and not risk:
             return Route(None, 0.0, small_talk=True)
-        query = self._weigh(Counter(self._features(text, fix_typos=True)))
+        repaired = [self._repair(w) for w in surface]
+        query = self._weigh(Counter(self._terms([stem(w) for w in repaired])))
         scores = {
             fid: round(sum(w * vec.get(t, 0.0) for t, w in query.items()), 4)
             for fid, vec in self._vectors.items()
@@ -223,6 +252,9 @@ class Router:
         names_document = bool(set(surface) & _DOCUMENT_WORDS)
         if self.looks_like_lookup(text) and (not risk or names_document):
             return Route(None, best, plausible[:3], risk, lookup=True, scores=scores)
+        if self.data.domain and not risk and not self.in_domain(" ".join(repaired)):
+            # nothing of the protocols' world in it ("book a train to Bristol"): the menu
+            return Route(None, best, scores=scores)
         # one shared word is not enough to start a flow ("recommend a good book")
         content_terms = {t for t in query if not t.startswith(CONCEPT_PREFIX)}
         shared = {t for t in content_terms if self._vectors[top].get(t)}

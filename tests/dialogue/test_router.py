@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bot.dialogue import Engine
+from bot.dialogue.router import WordList
 
 
 @pytest.mark.parametrize(
@@ -49,3 +50,47 @@ def test_abuse_seen_in_the_news_is_still_safeguarding(engine: Engine) -> None:
 def test_a_bare_name_asks(engine: Engine, message: str) -> None:
     route = engine.router.route(message)
     assert route.flow is None and len(route.offer) >= 2
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "I need to book a train to Leeds, where is the travel site",
+        "can you help with a cover letter for my daughter's job application",
+        "who signs off my flexi sheet this month",
+    ],
+)
+def test_a_message_with_nothing_of_the_protocols_in_it_starts_no_flow(
+    engine: Engine, message: str
+) -> None:
+    route = engine.router.route(message)
+    assert route.flow is None and route.offer == ()
+
+
+@pytest.mark.parametrize(
+    ("message", "flow"),
+    [
+        (
+            "Lancashire want the applicant's consent before they search their records",
+            "registration_check",
+        ),
+        ("young persn needs an advocat", "child_advocacy"),  # domain words found through typos
+    ],
+)
+def test_a_message_about_the_protocols_world_is_still_routed(
+    engine: Engine, message: str, flow: str
+) -> None:
+    assert engine.router.in_domain(message)
+    assert engine.router.route(message).flow == flow
+
+
+def test_a_misspelt_domain_word_counts() -> None:
+    domain = WordList(["registration"], respell=True)
+    assert domain.found_in("the registraton check came back")
+    assert not WordList(["registration"]).found_in("the registraton check came back")
+
+
+def test_an_everyday_phrase_is_taken_out_before_domain_words_are_looked_for() -> None:
+    domain = WordList(["application"], ["job application"])
+    assert not domain.found_in("a cover letter for a job application")
+    assert domain.found_in("the application to register a children's home")
