@@ -411,6 +411,14 @@ class _Turn:
                     f"Afterwards you can choose “{others[0]}” from the menu.",
                     kind="notice",
                 )
+            elif route.close_runner_up:
+                # a close call: say what else it might be, so a wrong guess costs one word
+                self.say(
+                    f"This looks like “{self.engine.flows[route.flow].title}”. If you meant "
+                    f"“{self.engine.flows[route.close_runner_up].title}” or another protocol, "
+                    "type menu to choose it.",
+                    kind="notice",
+                )
             self.start_flow(route.flow)
             return
         self.session.pending_text = text

@@ -33,6 +33,7 @@ PLAUSIBLE = 0.14  # worth offering as an alternative
 SHORT_LEAD = 1.5  # the lead a one-word message needs
 DIFFUSE = 1.25  # three flows this close together: the message is too general to pick one
 RISK_LEAD = 1.6  # lead over safeguarding a flow that checks the referral first needs, at risk
+CLOSE = 0.5  # a runner-up scoring this share of the started flow's score is named beside it
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,17 @@ class Route:
     small_talk: bool = False
     lookup: bool = False
     scores: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def close_runner_up(self) -> str | None:
+        """The next likeliest flow when a started flow won a close call, else None."""
+        if not self.flow:
+            return None
+        best = self.scores.get(self.flow, 0.0)
+        for other in self.offer:
+            if other != self.flow:
+                return other if best and self.scores.get(other, 0.0) >= CLOSE * best else None
+        return None
 
     @property
     def alternatives(self) -> tuple[tuple[str, float], ...]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bot.dialogue import Engine
-from bot.dialogue.router import WordList
+from bot.dialogue.router import Route, WordList
 
 
 @pytest.mark.parametrize(
@@ -94,3 +94,11 @@ def test_an_everyday_phrase_is_taken_out_before_domain_words_are_looked_for() ->
     domain = WordList(["application"], ["job application"])
     assert not domain.found_in("a cover letter for a job application")
     assert domain.found_in("the application to register a children's home")
+
+
+def test_a_runner_up_is_named_only_after_a_close_call() -> None:
+    close = Route("a", 0.4, ("a", "b"), scores={"a": 0.4, "b": 0.2})
+    clear = Route("a", 0.4, ("a", "b"), scores={"a": 0.4, "b": 0.19})
+    asked = Route(None, 0.4, ("a", "b"), scores={"a": 0.4, "b": 0.39})
+    assert close.close_runner_up == "b"
+    assert clear.close_runner_up is None and asked.close_runner_up is None
