@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import itertools
 import json
 import sys
 from collections.abc import Callable, Iterable
@@ -96,23 +97,35 @@ def run_lines(
     """Non-interactive chat: one message per input line, replies as text or JSON lines."""
     who = conversation(thread="stdin")
     last: list[Reply] = []
-    for line in lines:
+    lines = iter(lines)
+    first_line = next(lines, None)
+    if first_line is not None and first_line.strip():
+        # an unfinished conversation from an earlier run is named before the first line
+        # goes into it
+        last = _write(engine.handle(Inbound(who, action="cmd:return")), out, as_json, save)
+    for line in itertools.chain([first_line] if first_line is not None else [], lines):
         line = line.rstrip("\n")
         if not line.strip():
             continue
-        replies = engine.handle(to_inbound(line, last, who))
-        first = 1  # options are numbered on across the turn's replies
-        for reply in replies:
-            saved = save(reply)
-            if as_json:
-                out.write(json.dumps(reply_json(reply), ensure_ascii=False) + "\n")
-            else:
-                out.write(plain_text(reply, first) + "\n")
-                if saved:
-                    out.write(saved + "\n")
-            first += len(reply.options)
-        last = replies  # a number picks from what is on screen now, nothing older
-        out.flush()
+        # a number picks from what is on screen now, nothing older
+        last = _write(engine.handle(to_inbound(line, last, who)), out, as_json, save)
+
+
+def _write(
+    replies: list[Reply], out: IO[str], as_json: bool, save: Callable[[Reply], str | None]
+) -> list[Reply]:
+    first = 1  # options are numbered on across the turn's replies
+    for reply in replies:
+        saved = save(reply)
+        if as_json:
+            out.write(json.dumps(reply_json(reply), ensure_ascii=False) + "\n")
+        else:
+            out.write(plain_text(reply, first) + "\n")
+            if saved:
+                out.write(saved + "\n")
+        first += len(reply.options)
+    out.flush()
+    return replies
 
 
 def run_interactive(engine: Engine, save: Callable[[Reply], str | None]) -> None:
@@ -127,7 +140,10 @@ def run_interactive(engine: Engine, save: Callable[[Reply], str | None]) -> None
         "[bold]protocol-bot[/bold] - tell me what has happened, or type [bold]menu[/bold]. "
         "Type [bold]help[/bold] for commands, [bold]quit[/bold] or Ctrl-D to leave."
     )
-    last: list[Reply] = engine.handle(Inbound(who, action="nav:menu"))
+    # an unfinished conversation from an earlier run is named; otherwise the menu
+    last: list[Reply] = engine.handle(Inbound(who, action="cmd:return")) or engine.handle(
+        Inbound(who, action="nav:menu")
+    )
     _show(console, last, escape, Panel, save)
     while True:
         try:

@@ -259,6 +259,8 @@ class _Turn:
         elif action == "cmd:start":
             self.say(HELP, kind="help")
             self.menu("What would you like to do?")
+        elif action == "cmd:return":
+            self.welcome_back()
         elif action == "cmd:lookup":
             self.lookup(text or self.session.pending_text)
         elif action == "cmd:protocol":
@@ -336,6 +338,20 @@ class _Turn:
 
     def menu(self, text: str) -> None:
         self.say(text, kind="menu", options=self.engine.menu_options(), flow=None, step=None)
+
+    def welcome_back(self) -> None:
+        """A user opens the chat again: an unfinished flow is named before anything is typed
+        into it; with none and nothing expired, nothing is said (the channel greets)."""
+        s = self.session
+        if s.flow and s.mode != "done":
+            self.say(
+                f"You have an unfinished “{self.flow.title}” from earlier; we carry on from "
+                "where you were. Type cancel to drop it, or menu for the other protocols.",
+                kind="notice",
+            )
+            self.resume()
+        elif self.replies:  # the earlier conversation had expired, and was just said so
+            self.menu("What would you like to do?")
 
     def resume(self) -> None:
         s = self.session
