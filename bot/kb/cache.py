@@ -4,7 +4,8 @@ The key is a hash of the knowledge folder's resolved path, of every knowledge fi
 is built from and of the code version (every module of bot/kb), so an edited glossary or a
 rebuilt clause index is never served stale, and one folder's index (which remembers its
 folder) is never served for another folder with the same contents. A cache that cannot
-be read or written is ignored: the index is simply built.
+be read or written is ignored: the index is simply built. Writing a folder's new index
+deletes that folder's older ones, so the cache holds one index per knowledge folder.
 """
 
 from __future__ import annotations
@@ -28,6 +29,11 @@ def cache_dir() -> Path:
     return Path(base) / "protocolbot"
 
 
+def _folder(root: Path) -> str:
+    """The part of the file name that says which knowledge folder an index is for."""
+    return hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:12]
+
+
 def _key(root: Path) -> str:
     digest = hashlib.sha256(bot.__version__.encode())
     digest.update(str(root.resolve()).encode() + b"\0")
@@ -44,7 +50,7 @@ def cached(root: Path, build: Callable[[], T]) -> T:
         return build()
     path: Path | None = None
     try:
-        path = cache_dir() / f"index-{_key(root)}.pickle"
+        path = cache_dir() / f"index-{_folder(root)}-{_key(root)}.pickle"
         with path.open("rb") as stored:
             return pickle.load(stored)  # type: ignore[no-any-return]
     except (OSError, pickle.PickleError, EOFError, AttributeError, ImportError):
@@ -57,6 +63,9 @@ def cached(root: Path, build: Callable[[], T]) -> T:
         with tempfile.NamedTemporaryFile("wb", dir=path.parent, delete=False) as handle:
             pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(handle.name, path)
+        for stale in path.parent.glob(f"index-{_folder(root)}-*.pickle"):
+            if stale != path:
+                stale.unlink(missing_ok=True)
     except (OSError, pickle.PickleError):
         pass
     return value

@@ -9,7 +9,7 @@ import pytest
 
 from bot.dialogue import open_flows
 from bot.kb import KnowledgeError, open_index
-from bot.kb.cache import cached
+from bot.kb.cache import cache_dir, cached
 from bot.paths import knowledge_dir
 
 
@@ -39,3 +39,19 @@ def test_the_second_folder_reads_its_own_files(two_copies: tuple[Path, Path]) ->
     assert index.kb.root == second
     with pytest.raises(KnowledgeError, match="cannot read"):
         open_flows(index)
+
+
+def test_a_rebuilt_index_replaces_its_folders_old_one_only(
+    two_copies: tuple[Path, Path],
+) -> None:
+    first, second = two_copies
+    cached(first, lambda: "k1 v1")
+    cached(second, lambda: "k2 v1")
+    (first / "glossary.yaml").write_text(
+        (first / "glossary.yaml").read_text(encoding="utf-8") + "\n- [extra, more]\n",
+        encoding="utf-8",
+    )
+    assert cached(first, lambda: "k1 v2") == "k1 v2"  # an edited glossary: built again
+    stored = sorted(cache_dir().glob("index-*.pickle"))
+    assert len(stored) == 2  # one per folder: k1's old index is gone, k2's is kept
+    assert cached(second, lambda: "k2 rebuilt") == "k2 v1"
