@@ -64,9 +64,16 @@ def _settings() -> Any:
 def _knowledge(path: Path | None = None) -> Path:
     from bot.paths import knowledge_dir
 
-    # read directly: the look-up should not pay for loading every setting at start-up
+    if path:
+        return path
+    # read directly, from the environment or else .env as Settings would: the look-up
+    # should not pay for loading every setting at start-up
     configured = os.environ.get("PROTOCOLBOT_KNOWLEDGE")
-    return path or (Path(configured) if configured else knowledge_dir())
+    if configured is None and Path(".env").is_file():
+        from dotenv import dotenv_values
+
+        configured = dotenv_values(".env").get("PROTOCOLBOT_KNOWLEDGE")
+    return Path(configured) if configured else knowledge_dir()
 
 
 def _engine(database: str | None = None) -> Any:
