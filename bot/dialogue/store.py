@@ -99,22 +99,27 @@ def open_store(
             f"PROTOCOLBOT_DATABASE: unsupported database URL scheme {scheme!r}; use a file "
             "path, sqlite:///path or postgresql://user:password@host:port/dbname"
         )
-    # a sqlite URL not spelt exactly "sqlite:///" (another case, two slashes) is opened as
-    # the file name it is, as it always was
     path = sqlite_path(text)
-    return SqliteStore(text if path is None else path, idle_seconds=idle_seconds, clock=clock)
+    if path is None:  # "sqlite://file": two slashes would make a file named like a URL
+        raise StoreError(
+            f"PROTOCOLBOT_DATABASE: a SQLite URL has three slashes before its path "
+            f"(sqlite:///relative/file or sqlite:////absolute/file), not {text!r}"
+        )
+    return SqliteStore(path, idle_seconds=idle_seconds, clock=clock)
 
 
 def sqlite_path(database: str | Path) -> str | None:
     """What SQLite opens for a database setting: the path of a file path or of a
     ``sqlite:///path`` URL, or ``:memory:``; None for any other URL (``postgresql://...``).
 
-    Case-sensitive: only a URL starting exactly ``sqlite:///`` is a SQLite one here.
+    The scheme may be written in any case ("SQLite:///file").
     """
     text = str(database)
-    if "://" in text and not text.startswith("sqlite:///"):
+    if "://" not in text:
+        return text
+    if text[: len("sqlite:///")].lower() != "sqlite:///":
         return None
-    return text.removeprefix("sqlite:///")
+    return text[len("sqlite:///") :]
 
 
 def private_file(path: str | Path) -> None:

@@ -375,6 +375,22 @@ def test_database_urls_choose_the_store(tmp_path: Path) -> None:
         open_store("mysql://u:p@localhost/db")
 
 
+def test_a_sqlite_url_in_another_case_opens_its_file(tmp_path: Path) -> None:
+    store = open_store(f"SQLite:///{tmp_path}/c.sqlite3")
+    assert isinstance(store, SqliteStore) and store.path == f"{tmp_path}/c.sqlite3"
+    store.close()
+    assert (tmp_path / "c.sqlite3").exists()
+
+
+def test_a_sqlite_url_with_two_slashes_is_refused_not_made_a_strange_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(StoreError, match="three slashes"):
+        open_store("sqlite://sessions.sqlite3")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_an_unreachable_server_is_a_clear_error_without_the_password() -> None:
     pytest.importorskip("psycopg")
     with pytest.raises(StoreUnavailable, match=r"127\.0\.0\.1:9") as raised:
