@@ -107,6 +107,7 @@ WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 KEY_PREFIX = "k:"
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
+DELIVERY_SWEEP_SECONDS = 60.0  # how often a channel with its own store deletes old delivery ids
 
 # command -> (engine action, menu description); the text after a command goes along with it
 COMMANDS = {
@@ -312,11 +313,17 @@ class TelegramChannel:
         attempts: int = 5,
         backoff: float = 1.0,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        sweep_seconds: float | None = None,
     ) -> None:
+        """``sweep_seconds``: how often to delete old delivery ids and button keys from
+        ``deliveries`` when it is this channel's own store; None when the engine's sweep
+        already looks after it."""
         self.engine = engine
         self.access = access
         self.buttons = buttons
         self.deliveries = deliveries
+        self.sweep_seconds = sweep_seconds
+        self._last_sweep = time.monotonic()
         self.attempts = attempts
         self.backoff = backoff
         self.sleep = sleep
@@ -356,6 +363,12 @@ class TelegramChannel:
         bot_id = context.bot.token.partition(":")[0]  # update ids are counted per bot
         key = f"telegram:{bot_id}:{update_id}"
         try:
+            if (
+                self.sweep_seconds is not None
+                and time.monotonic() - self._last_sweep >= self.sweep_seconds
+            ):
+                self._last_sweep = time.monotonic()
+                await asyncio.to_thread(self.deliveries.expire)
             return bool(await asyncio.to_thread(self.deliveries.first_time, key))
         except Exception as exc:  # a store failure surfaces in the turn itself
             log.warning("could not record update %s: %s", update_id, type(exc).__name__)
@@ -740,7 +753,12 @@ def build_application(
             "not across restarts"
         )
         own = SqliteStore(":memory:")
-    channel = TelegramChannel(engine, access, ButtonKeys(own if store is None else store), own)
+        sweep: float | None = DELIVERY_SWEEP_SECONDS  # nobody else sweeps this one
+    else:
+        sweep = None
+    channel = TelegramChannel(
+        engine, access, ButtonKeys(own if store is None else store), own, sweep_seconds=sweep
+    )
     builder = (
         Application.builder()
         .token(token)

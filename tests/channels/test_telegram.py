@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -44,7 +45,7 @@ from bot.channels.telegram import (
 )
 from bot.config import Settings
 from bot.dialogue import Engine, SqliteStore, StoreUnavailable, open_engine, open_store
-from bot.dialogue.messages import NAVIGATION, Draft, Option, Reply
+from bot.dialogue.messages import NAVIGATION, Draft, Inbound, Option, Reply
 from bot.paths import flows_dir
 
 
@@ -782,3 +783,32 @@ def test_the_channel_modules_keep_to_their_imports() -> None:
     )
     root = Path(__file__).resolve().parents[2]
     subprocess.run([sys.executable, "-c", script], cwd=root, check=True)
+
+
+class StorelessEngine:
+    """An engine with no session store of its own (a custom one, or a test double)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.flows = engine.flows
+
+    def handle(self, inbound: Inbound) -> list[Reply]:
+        return self.engine.handle(inbound)
+
+
+def test_without_an_engine_store_old_delivery_ids_are_still_swept(
+    start: Start, make_engine: Callable[..., Engine]
+) -> None:
+    h = start(StorelessEngine(make_engine()))
+    own = h.channel.deliveries
+    assert isinstance(own, SqliteStore) and h.channel.sweep_seconds is not None
+    two_days_ago = time.time() - 2 * 86400
+    own._run("INSERT INTO seen_events (key, seen_at) VALUES ('old', ?)", (two_days_ago,))
+    h.channel.sweep_seconds = 0  # sweep on the next delivery
+    h.say("hello")
+    kept = own._rows("SELECT key FROM seen_events")
+    assert ("old",) not in kept and len(kept) == 1  # the new delivery is recorded, the old gone
+
+
+def test_with_an_engine_store_the_engine_sweeps_it(start: Start) -> None:
+    assert start().channel.sweep_seconds is None
