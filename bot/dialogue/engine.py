@@ -438,16 +438,20 @@ class _Turn:
             self.start_flow(route.flow)
             return
         self.session.pending_text = text
-        if route.offer:
-            intro = "I'm not sure which protocol this is. Which fits best?"
-        else:
-            intro = (
+        if not route.offer:
+            self.menu(
                 "I couldn't match that to a protocol. Choose one, or look it up in the documents:"
             )
-        ranked = route.offer or tuple(self.engine.flows)
-        options = [Option(self.engine.flows[f].title, f"flow:{f}") for f in ranked[:3]]
+            return
+        options = [Option(self.engine.flows[f].title, f"flow:{f}") for f in route.offer]
         options.append(Option("Look up a clause", "cmd:lookup"))
-        self.say(intro, kind="menu", options=tuple(options), flow=None, step=None)
+        self.say(
+            "I'm not sure which protocol this is. Which fits best?",
+            kind="menu",
+            options=tuple(options),
+            flow=None,
+            step=None,
+        )
 
     def protocol(self, text: str) -> None:
         if not text:

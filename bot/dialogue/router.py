@@ -30,6 +30,7 @@ from bot.kb.text import STOPWORDS, stem, terms, words
 START = 0.18  # similarity a message needs before a flow is started on its own
 LEAD = 1.1  # and how far ahead of the runner-up it must be
 PLAUSIBLE = 0.14  # worth offering as an alternative
+OFFER_FLOOR = 0.05  # worth offering among three when the bot has to ask
 SHORT_LEAD = 1.5  # the lead a one-word message needs
 DIFFUSE = 1.25  # three flows this close together: the message is too general to pick one
 RISK_LEAD = 1.6  # lead over safeguarding a flow that checks the referral first needs, at risk
@@ -291,8 +292,10 @@ class Router:
         clear = (runner < PLAUSIBLE or best >= lead * runner) and best >= DIFFUSE * third
         if enough and clear:
             return Route(top, best, plausible[:3], scores=scores)
-        offer = plausible[:3]
+        # unsure: ask, offering the likeliest three with any real claim (the right one is
+        # among them far more often than among the plausible ones alone)
+        likely = [f for f in ranked if scores[f] >= OFFER_FLOOR]
         if SAFEGUARDING in self.flows and self.about_a_child(text):
-            # unsure, and about a child: ask about a possible risk first
-            offer = (SAFEGUARDING, *[f for f in plausible if f != SAFEGUARDING])[:3]
-        return Route(None, best, offer, scores=scores)
+            # and about a child: ask about a possible risk first
+            likely = [SAFEGUARDING, *[f for f in likely if f != SAFEGUARDING]]
+        return Route(None, best, tuple(likely[:3]), scores=scores)
