@@ -103,6 +103,7 @@ def report(engine, cases: list[dict], misses: bool) -> None:  # type: ignore[no-
         confusion: Counter[tuple[str | None, str | None]] = Counter()
         correct = safe_started = safe_offered = safe_total = started = offtopic = 0
         ambiguous = ambiguous_right = 0
+        asked = asked_offered = 0  # one flow meant, but the bot asked: was it on offer?
         for case in cases:
             flow, offer = route(case["text"])
             confusion[(case["flow"], flow)] += 1
@@ -117,6 +118,9 @@ def report(engine, cases: list[dict], misses: bool) -> None:  # type: ignore[no-
             if case.get("kind") == "ambiguous":
                 ambiguous += 1
                 ambiguous_right += right(case, flow, offer)
+            elif case["flow"] is not None and flow is None:
+                asked += 1
+                asked_offered += case["flow"] in offer
         total = max(safe_total, 1)
         print(
             f"\n{name}: accuracy {correct / len(cases):.3f} ({correct}/{len(cases)}); "
@@ -124,6 +128,7 @@ def report(engine, cases: list[dict], misses: bool) -> None:  # type: ignore[no-
             f"{(safe_started + safe_offered) / total:.3f}; off-topic started as a flow "
             f"{started}/{offtopic}"
             + (f"; ambiguous asked {ambiguous_right}/{ambiguous}" if ambiguous else "")
+            + f"; one flow meant but asked {asked}, the meant flow on offer in {asked_offered}"
         )
         width = max(len(str(x)) for x in labels) + 2
         print("  confusion (rows: expected, columns: routed; None = nothing started)")
