@@ -236,7 +236,13 @@ def kb_build(
 @app.command()
 def chat(
     as_json: Annotated[bool, typer.Option("--json", help="one JSON object per bot reply")] = False,
-    out: Annotated[Path | None, typer.Option("--out", help="write each draft to this file")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="write the drafts to this file: the first replaces it, later ones go below",
+        ),
+    ] = None,
     database: Annotated[str | None, typer.Option(help="session database (file or URL)")] = None,
 ) -> None:
     """Talk to the bot in the terminal (reads lines from standard input when piped)."""

@@ -57,3 +57,16 @@ def test_a_dot_dot_path_that_exists_is_written(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "draft saved to" in result.output
     assert "DRAFT - check every detail" in (tmp_path / "draft.txt").read_text()
+
+
+def test_every_draft_of_a_run_is_kept_in_the_out_file(tmp_path: Path) -> None:
+    out = tmp_path / "drafts.txt"
+    out.write_text("an older file's contents\n", encoding="utf-8")
+    answers = "A. Inspector, regulatory inspector\n" * 14
+    stdin = "a child needs advocacy\n2\n1\n1\n" + answers + "yes\n"
+    result = chat("--out", str(out), "--database", str(tmp_path / "s.sqlite3"), stdin=stdin)
+    assert result.exit_code == 0, result.output
+    assert "(draft saved to" in result.output and "2 drafts in the file" in result.output
+    saved = out.read_text(encoding="utf-8")
+    assert "an older file's contents" not in saved  # the run's first draft replaces it
+    assert saved.count("DRAFT - check every detail") == 2  # the referral and the child's note

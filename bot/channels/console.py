@@ -71,19 +71,30 @@ def plain_text(reply: Reply, first: int = 1) -> str:
 
 
 class DraftSaver:
-    """Writes each draft to the --out file, refusing paths that cannot be written."""
+    """Writes the drafts of a run to the --out file: the first replaces what was there, each
+    later one (the case note after the referral, a re-draft after an edit) goes below it
+    under its title, so no draft of the run is lost. Unwritable paths are said, not raised."""
 
     def __init__(self, out: Path | None) -> None:
         self.out = out
+        self.saved = 0
 
     def __call__(self, reply: Reply) -> str | None:
         if not (self.out and reply.draft):
             return None
+        text = reply.draft.text.rstrip() + "\n"
         try:
-            self.out.write_text(reply.draft.text, encoding="utf-8")
+            if self.saved == 0:
+                self.out.write_text(text, encoding="utf-8")
+            else:
+                with self.out.open("a", encoding="utf-8") as file:
+                    file.write(f"\n{'=' * 72}\n{reply.draft.title}\n{'=' * 72}\n\n{text}")
         except OSError as exc:
             return f"(could not write the draft to {self.out}: {exc.strerror or exc})"
-        return f"(draft saved to {self.out})"
+        self.saved += 1
+        if self.saved == 1:
+            return f"(draft saved to {self.out})"
+        return f"(draft added to {self.out} below the earlier one: {self.saved} drafts in the file)"
 
 
 def run_lines(
