@@ -310,10 +310,15 @@ class _Turn:
             if s.flow:
                 self.resume()
         elif command == "cancel":
-            title = self.flow.title if s.flow else None
+            # a called flow is cancelled with the flows it was called from: name them all
+            titles = [self.engine.flows[f].title for f, _ in s.stack if f in self.engine.flows]
+            if s.flow:
+                titles.append(self.flow.title)
+            named = " and ".join(f"“{t}”" for t in reversed(titles))
             s.reset()
             self.say(
-                f"Cancelled{f' “{title}”' if title else ''}. Your answers have been deleted.",
+                f"Cancelled{f' {named}' if named else ''}. "
+                f"{'All their' if len(titles) > 1 else 'Your'} answers have been deleted.",
                 kind="notice",
                 flow=None,
                 step=None,
