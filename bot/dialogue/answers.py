@@ -14,6 +14,14 @@ from bot.kb.directory import Council, Directory, split_councils
 YES = {"yes", "y", "yeah", "yep", "yup", "true", "correct", "right", "ok", "okay", "sure", "aye"}
 NO = {"no", "n", "nope", "nah", "false"}
 SKIP = {"skip", "pass", "not known", "unknown", "don't know", "dont know", "n/a", "na", "-"}
+# What people type when they cannot name the council: fine to skip an optional question with,
+# never a council's name
+NO_COUNCIL = SKIP | YES | NO | {"none", "no idea", "not sure", "idk", "tbc", "tbd", "?", "??", "x"}
+LETTER = re.compile(r"[^\W\d_]")
+# seven consonants in a row: a hand run along the keyboard ("asdfghjkl"), not a place name
+KEYBOARD_RUN = re.compile(r"[bcdfghjklmnpqrstvwxz]{7,}", re.IGNORECASE)
+EMAIL = re.compile(r"[^\s@<>(),;:]+@[^\s@<>(),;:]+\.[^\W\d_]{2,}")
+AGE = re.compile(r"(\d{1,3})(?:\s*(?:years?|yrs?)(?:\s+old)?)?", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -54,7 +62,7 @@ def check_answer(
             if match:
                 return Checked(str(match[2]))
         return Checked(None, "Please choose one of the options (you can type its number).")
-    if step.optional and lowered in SKIP:
+    if step.optional and (lowered in SKIP or (step.type == "council" and lowered in NO_COUNCIL)):
         return Checked("")
     if step.type == "date":
         today = today or dt.date.today()
@@ -65,6 +73,16 @@ def check_answer(
             return Checked(None, "That date is in the future; please give the date it happened.")
         if step.validate_.not_past and when < today:
             return Checked(None, "That date has passed; please give a date from today on.")
+        days = step.validate_.within_days
+        if days is not None and when < today - dt.timedelta(days=days):
+            return Checked(
+                None,
+                f"That date is more than {_span(days)} ago, which is too long ago for this "
+                "question; please check it and give the date again.",
+            )
+        too_old = _too_old(when, step.validate_.max_age, today)
+        if too_old:
+            return Checked(None, too_old)
         return Checked(when.isoformat())
     rules = step.validate_
     if len(text) < rules.min_length:
@@ -72,7 +90,7 @@ def check_answer(
             None,
             "That answer is empty."
             if not text
-            else f"Please give at least {rules.min_length} characters.",
+            else step.reask or f"Please give at least {rules.min_length} characters.",
         )
     if len(text) > rules.max_length:
         return Checked(
@@ -82,9 +100,70 @@ def check_answer(
         )
     if rules.pattern and not re.fullmatch(rules.pattern, text):
         return Checked(None, step.reask or "That answer is not in the expected form.")
+    if rules.needs_email and not EMAIL.search(text):
+        return Checked(None, step.reask or "Please include an email address.")
+    if rules.max_age is not None:
+        too_old = _age_problem(text, rules.max_age, today or dt.date.today())
+        if too_old:
+            return Checked(None, too_old)
     if step.type == "council":
         return _council(step, text, directory or Directory())
     return Checked(text)
+
+
+def _span(days: int) -> str:
+    if days % 365 == 0:
+        years = days // 365
+        return "a year" if years == 1 else f"{years} years"
+    return f"{days} days"
+
+
+def _years_before(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
+def _too_old(born: dt.date, max_age: int | None, today: dt.date) -> str:
+    if max_age is None or born >= _years_before(today, max_age):
+        return ""
+    return (
+        f"That date of birth would make them older than {max_age}; please check it "
+        "(e.g. 14/03/2012)."
+    )
+
+
+def _age_problem(text: str, max_age: int, today: dt.date) -> str:
+    """A date of birth or an age typed as free text, checked only when it is one of those."""
+    born = parse_date(text, today)
+    if born is not None:
+        if born > today:
+            return (
+                "That date of birth is in the future; please check it (for an expected "
+                'baby, write "due" before the date).'
+            )
+        return _too_old(born, max_age, today)
+    age = AGE.fullmatch(text)
+    if age and int(age.group(1)) > max_age:
+        return f"An age of {int(age.group(1))} is not possible here; please check it."
+    return ""
+
+
+def _not_a_council(part: str) -> str:
+    """Why a typed answer cannot be a council's name, or "" when it could be one."""
+    if part.lower().rstrip(".!") in NO_COUNCIL:
+        return (
+            "I need the council's name for this question (the draft is addressed to it). "
+            "If you don't know it yet, find it out and come back, or type cancel."
+        )
+    if not LETTER.search(part):
+        return (
+            f"“{part}” is not a council's name. Please type the name, e.g. “Kent County Council”."
+        )
+    if KEYBOARD_RUN.search(part):
+        return f"“{part}” does not look like a council's name. Please check the spelling."
+    return ""
 
 
 def _council(step: Step, text: str, directory: Directory) -> Checked:
@@ -92,6 +171,10 @@ def _council(step: Step, text: str, directory: Directory) -> Checked:
     parts = [text]
     if step.many and directory.match(text).council is None:
         parts = split_councils(text)
+    for part in parts:
+        problem = _not_a_council(part)
+        if problem:
+            return Checked(None, problem)
     names: list[str] = []
     found: list[Council] = []
     notes: list[str] = []

@@ -89,6 +89,9 @@ class Validation(BaseModel):
     pattern: str | None = None
     not_future: bool = False  # dates
     not_past: bool = False
+    within_days: int | None = None  # a recent date: at most this many days ago
+    max_age: int | None = None  # a date of birth (or an age in years): at most this old
+    needs_email: bool = False  # text that must include an email address
 
 
 AskType = Literal["text", "yesno", "choice", "date", "council"]
@@ -137,6 +140,13 @@ class Step(BaseModel):
             raise ValueError(f"step {self.id!r}: options belong to 'ask' steps of type choice")
         if self.many and not (self.ask and self.type == "council"):
             raise ValueError(f"step {self.id!r}: 'many' belongs to 'ask' steps of type council")
+        rules = self.validate_
+        if rules.within_days is not None and self.type != "date":
+            raise ValueError(f"step {self.id!r}: within_days belongs to date questions")
+        if rules.max_age is not None and self.type not in {"date", "text"}:
+            raise ValueError(f"step {self.id!r}: max_age belongs to date or text questions")
+        if rules.needs_email and self.type != "text":
+            raise ValueError(f"step {self.id!r}: needs_email belongs to text questions")
         if self.draft and not self.title:
             raise ValueError(f"step {self.id!r}: a draft step needs a title")
         return self

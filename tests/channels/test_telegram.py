@@ -97,7 +97,8 @@ def test_each_flow_runs_to_its_drafts_by_button_presses(start: Start, flow: str)
     assert h.engine.inbounds[-1].action == f"flow:{flow}"
 
     # "recommendations": an Ombudsman decision that recommended changes leads on to the note;
-    # "consent": a registration check is only drafted once the person has consented
+    # "consent": a registration check is only drafted once the person has consented;
+    # "sender": its sender's answer must include an email address
     walk(
         h,
         h.engine,
@@ -106,6 +107,7 @@ def test_each_flow_runs_to_its_drafts_by_button_presses(start: Start, flow: str)
             "child_at_risk": "No",
             "recommendations": "Yes",
             "consent": "Yes",
+            "sender": "Sam Patel, sam.patel@ofsted.example.invalid",
         },
     )
 

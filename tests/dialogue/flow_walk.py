@@ -58,6 +58,8 @@ def valid_text(step: Step, text: str = FILLER) -> str | None:
     rules = step.validate_
     if rules.pattern:
         return None
+    if rules.needs_email:
+        text = f"{text}, walk@ofsted.example.invalid"
     text = text[: rules.max_length]
     return text if len(text.strip()) >= rules.min_length else None
 

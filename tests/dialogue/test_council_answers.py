@@ -117,3 +117,43 @@ def test_a_template_asking_for_an_unknown_contact_role_is_a_template_problem(
         engine.renderer.render_text("{{ local_authority('Kent').contact('director') }}", context)
     with pytest.raises(TemplateProblem):
         engine.renderer.render_text("{{ due_date('not known', 14) }}", context)
+
+
+REQUIRED = Step.model_validate({"id": "council", "ask": "Which council?", "type": "council"})
+
+
+@pytest.mark.parametrize(
+    ("typed", "problem"),
+    [
+        ("skip", "I need the council's name"),
+        ("not known", "I need the council's name"),
+        ("Don't know", "I need the council's name"),
+        ("yes", "I need the council's name"),
+        ("!!!", "is not a council's name"),
+        ("123", "is not a council's name"),
+        ("asdfghjkl", "does not look like a council's name"),
+    ],
+)
+def test_a_required_council_question_re_asks_junk(
+    directory: Directory, typed: str, problem: str
+) -> None:
+    checked = check_answer(REQUIRED, typed, directory=directory)
+    assert checked.value is None
+    assert problem in checked.problem
+
+
+def test_an_optional_council_question_skips_but_still_re_asks_junk(directory: Directory) -> None:
+    assert check_answer(ONE, "not known", directory=directory).value == ""
+    assert check_answer(ONE, "no idea", directory=directory).value == ""
+    for typed in ("!!!", "123", "asdfghjkl"):
+        assert check_answer(ONE, typed, directory=directory).value is None, typed
+    assert check_answer(MANY, "Leeds, 123", directory=directory).value is None
+
+
+@pytest.mark.parametrize(
+    "typed", ["Kentucky", "RBKC", "Knightsbridge", "St Helens", "Bath and North East Somerset"]
+)
+def test_unknown_but_plausible_council_names_are_still_kept(
+    directory: Directory, typed: str
+) -> None:
+    assert check_answer(REQUIRED, typed, directory=directory).value == typed
