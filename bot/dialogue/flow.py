@@ -9,7 +9,7 @@ Step kinds (exactly one per step):
   link   hand over to another flow (this one ends)
   draft  render a Jinja2 template from the answers and cited clauses
 ``next`` is a step id, ``end``, or a list of branches ``{if: {answer: value(s)}, then: step}``
-closed by ``{else: step}``.
+closed by ``{else: step}``; a date answer is tested with ``"more than N days ago"``.
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 END = "end"
 SAFEGUARDING = "safeguarding_concern"  # the flow every possible risk to a child leads to
 STEP_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+# a condition on a date answer: {sent_on: "more than 14 days ago"}, counted from today
+DAYS_AGO = re.compile(r"^more than (\d+) days? ago$")
 
 
 def _as_text(value: Any) -> str:
@@ -63,10 +65,26 @@ class Branch(BaseModel):
     def target(self) -> str:
         return self.then if self.when is not None else self.otherwise  # type: ignore[return-value]
 
-    def matches(self, answers: dict[str, str]) -> bool:
+    def matches(self, answers: dict[str, str], today: dt.date | None = None) -> bool:
         if self.when is None:
             return True
-        return all(answers.get(key) in values for key, values in self.when.items())
+        return all(
+            answers.get(key) in values
+            or any(_days_ago(value, answers.get(key), today) for value in values)
+            for key, values in self.when.items()
+        )
+
+
+def _days_ago(condition: str, answer: str | None, today: dt.date | None) -> bool:
+    """Whether a date answer (ISO text) satisfies a condition like "more than 14 days ago"."""
+    match = DAYS_AGO.match(condition)
+    if match is None or not answer:
+        return False
+    try:
+        when = dt.date.fromisoformat(answer)
+    except ValueError:
+        return False
+    return ((today or dt.date.today()) - when).days > int(match.group(1))
 
 
 class Choice(BaseModel):
@@ -171,13 +189,13 @@ class Step(BaseModel):
             return [self.next]
         return [b.target for b in self.next]
 
-    def next_step(self, answers: dict[str, str]) -> str:
+    def next_step(self, answers: dict[str, str], today: dt.date | None = None) -> str:
         if self.next is None:
             return END
         if isinstance(self.next, str):
             return self.next
         for branch in self.next:
-            if branch.matches(answers):
+            if branch.matches(answers, today):
                 return branch.target
         return END  # the validator insists on a closing else, so this is not reached
 

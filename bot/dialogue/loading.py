@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from bot.dialogue.flow import END, SAFEGUARDING, Flow, Step
+from bot.dialogue.flow import DAYS_AGO, END, SAFEGUARDING, Flow, Step
 from bot.drafting.render import GLOBALS, DraftRenderer, TemplateProblem
 
 
@@ -95,6 +95,14 @@ def validate_flow(
                         problems.append(
                             f"{at(step)}: condition on {key!r}, which this flow never asks"
                         )
+                        continue
+                    if asks[key].type == "date":
+                        bad = sorted(v for v in values if not DAYS_AGO.match(v))
+                        if bad:
+                            problems.append(
+                                f"{at(step)}: condition on the date {key!r} uses {bad}; "
+                                "write 'more than N days ago'"
+                            )
                         continue
                     allowed = {c.value for c in asks[key].choices()}
                     if allowed and not set(values) <= allowed:

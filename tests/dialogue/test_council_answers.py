@@ -10,7 +10,8 @@ from pydantic import ValidationError
 
 from bot.dialogue import Engine
 from bot.dialogue.answers import check_answer
-from bot.dialogue.flow import Step
+from bot.dialogue.flow import Flow, Step
+from bot.dialogue.loading import validate_flow
 from bot.drafting import TemplateProblem
 from bot.drafting.render import _due, _long_date
 from bot.kb.directory import Directory
@@ -93,7 +94,7 @@ def test_due_dates_from_iso_answers() -> None:
     ("today", "says"),
     [
         (dt.date(2026, 11, 10), "That date has not passed yet, so the council is not late"),
-        (dt.date(2026, 11, 15), "The response is due today."),
+        (dt.date(2026, 11, 15), "The response is due today, so the council is not late yet"),
         (dt.date(2026, 11, 16), "That date has passed (1 day ago)"),
         (dt.date(2026, 11, 18), "That date has passed (3 days ago)"),
     ],
@@ -157,3 +158,51 @@ def test_unknown_but_plausible_council_names_are_still_kept(
     directory: Directory, typed: str
 ) -> None:
     assert check_answer(REQUIRED, typed, directory=directory).value == typed
+
+
+@pytest.mark.parametrize(
+    ("today", "then"),
+    [
+        (dt.date(2026, 11, 10), "end"),
+        (dt.date(2026, 11, 15), "end"),
+        (dt.date(2026, 11, 16), "person_name"),
+    ],
+)
+def test_a_chaser_is_drafted_only_once_the_two_weeks_have_passed(
+    engine: Engine, today: dt.date, then: str
+) -> None:
+    deadline = engine.flows["registration_check"].step("deadline")
+    assert deadline.next_step({"sent_on": "2026-11-01"}, today) == then
+    context = engine.renderer.context(
+        {"sent_on": "2026-11-01"}, ["which_council"], {"today": today}
+    )
+    text = " ".join(engine.renderer.render_text(deadline.say or "", context).split())
+    if then == "end":
+        assert "nothing to chase. Diary 16 November 2026" in text
+        assert "I'll draft" not in text
+
+
+def test_a_condition_on_a_date_answer_must_say_how_many_days_ago(engine: Engine) -> None:
+    flow = Flow.model_validate(
+        {
+            "id": "dated",
+            "title": "t",
+            "description": "d",
+            "triggers": ["a", "b", "c"],
+            "steps": [
+                {
+                    "id": "sent",
+                    "ask": "When?",
+                    "type": "date",
+                    "next": [
+                        {"if": {"sent": "last week"}, "then": "end"},
+                        {"else": "end"},
+                    ],
+                },
+            ],
+        }
+    )
+    problems = validate_flow(
+        flow, "dated.yaml", flow_ids={"dated"}, clause_ids=set(), renderer=engine.renderer
+    )
+    assert any("write 'more than N days ago'" in p for p in problems), problems
