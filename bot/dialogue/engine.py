@@ -252,7 +252,12 @@ class _Turn:
             command = COMMANDS.get(text.lower().rstrip("!. "))
             if command:
                 action = command
-            elif LOOKUP_PREFIX.match(text) and text not in {"?"}:
+            elif text == "?":  # a look-up with no question yet: say how, keep the place
+                self.lookup("")
+                if self.session.flow and self.session.mode != "done":
+                    self.resume()
+                return
+            elif LOOKUP_PREFIX.match(text):
                 action, text = "cmd:lookup", LOOKUP_PREFIX.sub("", text, count=1)
         if action.startswith("nav:"):
             self.navigate(action[4:])
@@ -324,7 +329,9 @@ class _Turn:
                 step=None,
             )
             self.menu("Anything else?")
-        elif not s.flow or (s.mode == "done" and command in {"back", "why"}):
+        elif s.flow and s.mode == "done" and command in {"back", "why"}:
+            self.after_the_end(command)
+        elif not s.flow:
             self.say("There is no protocol in progress.", kind="notice")
             self.menu("Choose one to start:")
         elif command == "restart":
@@ -384,6 +391,31 @@ class _Turn:
         elif previous is not None:
             note += " Your previous answer has been cleared; please answer again."
         self.ask(self.step, note=note)
+
+    def after_the_end(self, command: str) -> None:
+        """why and back once a flow has finished: the clauses behind its last step, and the
+        answers that can still be changed (the closing message promises both)."""
+        s = self.session
+        title = self.flow.title
+        if command == "why" and s.last_cites:
+            citations = self.engine.cite(s.last_cites)
+            self.say(
+                _quoted(f"The clauses behind the last step of “{title}”, in full:", citations),
+                kind="why",
+                citations=citations,
+            )
+            return
+        if command == "back" and self.answered():
+            drafted = any(k.startswith(f"{s.flow}/draft:") for k in s.seen_says)
+            self.say(
+                f"“{title}” has finished, so there is no question to go back to; you can "
+                f"change an answer{' and re-draft' if drafted else ''}.",
+                kind="notice",
+            )
+            self.choose_edit()
+            return
+        self.say(f"“{title}” has finished.", kind="notice")
+        self.menu("Choose one to start:")
 
     def why(self) -> None:
         s = self.session
@@ -462,10 +494,6 @@ class _Turn:
         if not text:
             self.menu("Which protocol do you need?")
             return
-        for flow in self.engine.flows.values():
-            if text.strip().lower() in {flow.id, flow.id.replace("_", " "), flow.title.lower()}:
-                self.start_flow(flow.id)
-                return
         self.free_text(text)
 
     def lookup(self, query: str, *, from_free_text: bool = False) -> None:
@@ -665,14 +693,13 @@ class _Turn:
             if s.retries >= MAX_TRIES:
                 s.retries = 0
                 choices = step.choices()
-                plain = "\n".join(f"{i}. {c.label}" for i, c in enumerate(choices, 1))
                 way_out = (
                     "You can also type back, cancel, menu, or ? and a question to look "
                     "something up."
                 )
                 msg = f"Let's make this easier. {checked.problem}"
-                if plain:
-                    msg += f"\nType a number or press a button:\n{plain}"
+                if choices:  # each channel shows them as it shows options: numbers, buttons
+                    msg += "\nChoose one of these:"
                 self.say(
                     f"{msg}\n{way_out}",
                     kind="question",

@@ -246,7 +246,18 @@ class Router:
         )
         return asks and not self.data.case_cues.found_in(terms(text))
 
+    def named_flow(self, text: str) -> str | None:
+        """The flow whose title or id the text is, as the menu shows it."""
+        wanted = " ".join(text.lower().replace("_", " ").split()).strip(".!?\"'“”")
+        for flow in self.flows.values():
+            if wanted in {flow.id.replace("_", " "), flow.title.lower().rstrip(".")}:
+                return flow.id
+        return None
+
     def route(self, text: str) -> Route:
+        named = self.named_flow(text)
+        if named:  # chosen by name: no need to guess
+            return Route(named, 1.0, (named,), scores={named: 1.0})
         surface = words(text)
         risk = self.has_risk(text)
         content = [w for w in surface if w not in STOPWORDS and w not in self.data.small_talk]
