@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -53,7 +54,10 @@ def make_engine(db_path: Path, clock: Clock) -> Callable[..., Engine]:
 
     def make(idle_minutes: int = 30) -> Engine:
         store = SqliteStore(db_path, idle_seconds=idle_minutes * 60, clock=clock)
-        return open_engine(store=store)
+        # dates typed in a scenario are reckoned from the test clock's day, not the real one
+        return open_engine(
+            store=store, today=lambda: dt.datetime.fromtimestamp(clock(), dt.UTC).date()
+        )
 
     return make
 

@@ -5,7 +5,9 @@ Imports the knowledge base and drafting, never a channel or a platform SDK.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -120,6 +122,7 @@ def open_engine(
     contacts: Path | None = None,
     store: SessionStore | None = None,
     audit: AuditLog | None = None,
+    today: Callable[[], dt.date] = dt.date.today,
 ) -> Engine:
     """The engine over the bundled (or given) knowledge and flows, with the store that
     ``database`` names (a SQLite file by default, or a ``postgresql://`` URL) and its audit
@@ -136,7 +139,13 @@ def open_engine(
     elif audit is None:
         audit = _audit_of(store)
     return Engine(
-        index=index, flows=loaded, router=router, renderer=renderer, store=store, audit=audit
+        index=index,
+        flows=loaded,
+        router=router,
+        renderer=renderer,
+        store=store,
+        audit=audit,
+        today=today,
     )
 
 

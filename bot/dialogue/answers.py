@@ -88,9 +88,12 @@ def check_answer(
     if len(text) < rules.min_length:
         return Checked(
             None,
-            "That answer is empty."
-            if not text
-            else step.reask or f"Please give at least {rules.min_length} characters.",
+            step.reask
+            or (
+                "That answer is empty."
+                if not text
+                else f"Please give at least {rules.min_length} characters."
+            ),
         )
     if len(text) > rules.max_length:
         return Checked(

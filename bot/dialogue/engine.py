@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import hashlib
 import logging
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from bot.dialogue.answers import check_answer
@@ -65,8 +66,12 @@ class Engine:
         renderer: DraftRenderer,
         store: SessionStore,
         audit: AuditLog | None = None,
+        today: Callable[[], dt.date] = dt.date.today,
     ) -> None:
+        """``today``: the date answers, branches and drafts are reckoned from (a test fixes
+        it, so conversations with dates in them mean the same on any day they are run)."""
         self.index = index
+        self.today = today
         self.flows = dict(flows)
         self.router = router
         self.renderer = renderer
@@ -236,7 +241,9 @@ class _Turn:
 
     def context(self, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
         answers = self.session.flow_answers()
-        return self.engine.renderer.context(answers, self.flow.asks(), extra or {})
+        return self.engine.renderer.context(
+            answers, self.flow.asks(), extra or {}, today=self.engine.today()
+        )
 
     def text_of(self, text: str) -> str:
         if "{" not in text:  # plain text: no answers to gather
@@ -578,7 +585,7 @@ class _Turn:
             answers = s.flow_answers()
             if step.ask:
                 if fast_forward and step.id in answers:
-                    s.step = step.next_step(answers)
+                    s.step = step.next_step(answers, self.engine.today())
                     continue
                 self.ask(step)
                 return
@@ -593,9 +600,9 @@ class _Turn:
                     s.seen_says.append(key)
                 if step.cite:
                     s.last_cites = list(step.cite)
-                s.step = step.next_step(answers)
+                s.step = step.next_step(answers, self.engine.today())
             elif step.call:
-                back_to = step.next_step(answers)
+                back_to = step.next_step(answers, self.engine.today())
                 if fast_forward and step.call in s.done_calls:
                     s.step = back_to
                     continue
@@ -618,7 +625,7 @@ class _Turn:
                     self.show_summary()
                     return
                 self.render_draft(step)
-                s.step = step.next_step(answers)
+                s.step = step.next_step(answers, self.engine.today())
         self.say(
             "This protocol seems to go round in circles; please tell an administrator.",
             kind="error",
@@ -680,7 +687,9 @@ class _Turn:
     def answer(self, text: str, *, from_button: bool) -> None:
         s = self.session
         step = self.step
-        checked = check_answer(step, text, directory=self.engine.renderer.directory)
+        checked = check_answer(
+            step, text, self.engine.today(), directory=self.engine.renderer.directory
+        )
         if checked.value is None:
             if (
                 not from_button
@@ -707,9 +716,9 @@ class _Turn:
                     navigation=NAVIGATION,
                 )
                 return
-            typed = step.type in {"text", "council"}
-            note = (step.reask or checked.problem) if typed else checked.problem
-            self.ask(step, note=note)
+            # check_answer says what was wrong: the question's own re-ask where it has one,
+            # or the rule broken (too long, too old) where the re-ask would mislead
+            self.ask(step, note=checked.problem)
             return
         s.retries = 0
         answers = s.flow_answers()
@@ -724,7 +733,7 @@ class _Turn:
             s.step = self.flow.start
             self.advance(fast_forward=True)
             return
-        s.step = step.next_step(answers)
+        s.step = step.next_step(answers, self.engine.today())
         self.advance()
 
     def drop_unreachable(self) -> None:
@@ -746,7 +755,9 @@ class _Turn:
             if step.link:
                 continue
             undecided = step.ask is not None and step.id not in answers
-            todo.extend(step.targets() if undecided else [step.next_step(answers)])
+            todo.extend(
+                step.targets() if undecided else [step.next_step(answers, self.engine.today())]
+            )
         for key in [k for k in answers if k not in on_path]:
             del answers[key]
         s.history = [m for m in s.history if m.flow != s.flow or m.step in answers]
@@ -819,7 +830,9 @@ class _Turn:
         for key, value in edits.items():
             if key not in asks:
                 continue
-            checked = check_answer(asks[key], value, directory=self.engine.renderer.directory)
+            checked = check_answer(
+                asks[key], value, self.engine.today(), directory=self.engine.renderer.directory
+            )
             if checked.value is None:
                 problems.append(f"{asks[key].answer_label}: {checked.problem}")
             else:

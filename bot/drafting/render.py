@@ -116,9 +116,13 @@ class DraftRenderer:
 
     # --- rendering ---------------------------------------------------------------------
     def context(
-        self, answers: Mapping[str, str], expected: Iterable[str], extra: Mapping[str, Any]
+        self,
+        answers: Mapping[str, str],
+        expected: Iterable[str],
+        extra: Mapping[str, Any],
+        today: dt.date | None = None,
     ) -> dict[str, Any]:
-        today = dt.date.today()
+        today = today or dt.date.today()
         values: dict[str, Any] = {key: NOT_KNOWN for key in expected}
         values.update({k: v for k, v in answers.items() if v.strip()})
         values.update(
