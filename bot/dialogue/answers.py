@@ -31,8 +31,13 @@ class Checked:
     note: str = ""  # something the user should know about an accepted answer
 
 
+# terminal escape sequences (colours, cursor moves, titles) pasted with an answer: taken out
+# whole, not just their ESC, or "[31m" would be left in the draft
+_ESCAPES = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
+
+
 def _control_free(text: str) -> str:
-    return re.sub(r"[\x00-\x08\x0b-\x1f\x7f]", "", text).strip()
+    return re.sub(r"[\x00-\x08\x0b-\x1f\x7f]", "", _ESCAPES.sub("", text)).strip()
 
 
 def check_answer(

@@ -100,3 +100,16 @@ def test_too_short_answers_get_the_question_s_own_re_ask_and_too_long_ones_the_l
 def test_rules_are_declared_only_on_questions_they_fit(fields: dict[str, object]) -> None:
     with pytest.raises(ValueError, match="belongs to"):
         _step(**fields)
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "\x1b[31mOak House\x1b[0m",  # a colour
+        "\x1b]0;title\x07Oak House",  # a window title
+        "Oak\x1b[2K House\x00",  # a line clear and a NUL
+    ],
+)
+def test_terminal_escape_sequences_are_taken_out_whole(typed: str) -> None:
+    text = _step(validate={"min_length": 1, "max_length": 100})
+    assert check_answer(text, typed, today=TODAY).value == "Oak House"
