@@ -852,11 +852,15 @@ class _Turn:
             flow_id, step_id = key.split("/", 1)
             if flow_id == s.flow and ":" not in step_id:
                 cited += [c for c in self.flow.step(step_id).cite if c not in cited]
+        on_path = len(cited)
         cited += [c for c in step.cite if c not in cited]
-        citations = self.engine.cite(cited)
-        body = self.engine.renderer.render_file(
-            step.draft or "", self.context({"citations": citations, "flow": self.flow.title})
+        body, relied = self.engine.renderer.render_file(
+            step.draft or "",
+            self.context({"citations": self.engine.cite(cited), "flow": self.flow.title}),
         )
+        if relied is not None:  # the draft's own clauses: only those its text rested on
+            cited = cited[:on_path] + [c for c in cited[on_path:] if c in relied]
+        citations = self.engine.cite(cited)
         footer = ["", "Sources:"]
         footer += [f"- {c.citation} [{c.clause_id}]" for c in citations]
         footer += [

@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from jinja2 import (
     FileSystemLoader,
@@ -79,6 +79,11 @@ def _long_date(value: dt.date | str, fmt: str = "%-d %B %Y") -> str:
     return value.strftime(fmt)
 
 
+class Rendered(NamedTuple):
+    text: str
+    relied: tuple[str, ...] | None  # the clause ids the template says it rests on, if it says
+
+
 class DraftRenderer:
     def __init__(
         self, templates: Path, contacts: Mapping[str, Any], directory: Directory | None = None
@@ -137,11 +142,19 @@ class DraftRenderer:
         values.update(extra)
         return values
 
-    def render_file(self, name: str, context: Mapping[str, Any]) -> str:
+    def render_file(self, name: str, context: Mapping[str, Any]) -> Rendered:
+        """A draft template rendered, with the clauses it says it relied on: a template may
+        ``{% set relied = [...] %}`` the clause ids its text rests on given the answers
+        (the safeguarding case note does), so its Sources list only those."""
         try:
-            return self.env.get_template(name).render(**context).strip() + "\n"
+            module = self.env.get_template(name).make_module(vars=dict(context))
+            text = str(module).strip() + "\n"
         except (TemplateError, ValueError) as exc:  # ValueError: a global given bad input
             raise TemplateProblem(f"{self.templates / name}: {exc}") from exc
+        relied = getattr(module, "relied", None)
+        if not isinstance(relied, list | tuple):
+            return Rendered(text, None)
+        return Rendered(text, tuple(str(r) for r in relied))
 
     def render_text(self, text: str, context: Mapping[str, Any]) -> str:
         if "{" not in text:
