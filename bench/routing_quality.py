@@ -72,7 +72,33 @@ def main() -> None:
         path = ROOT / "bench" / name
         if path.exists():
             print(f"\n=== {name} ({blurb})")
-            report(engine, yaml.safe_load(path.read_text(encoding="utf-8")), args.misses)
+            cases = yaml.safe_load(path.read_text(encoding="utf-8"))
+            second = path.with_name(path.stem + "_second_reader.yaml")
+            if second.exists():
+                agreement(cases, yaml.safe_load(second.read_text(encoding="utf-8")))
+            report(engine, cases, args.misses)
+
+
+def agreement(cases: list[dict], second: list[dict]) -> None:
+    """How often a second careful reader gave the set's own answer (same rule as the router)."""
+    assert [c["text"] for c in cases] == [r["text"] for r in second], "second reader out of step"
+    same = one = one_same = ambiguous = ambiguous_same = 0
+    for case, row in zip(cases, second, strict=True):
+        label = str(row["label"])
+        if case.get("kind") == "ambiguous":
+            ambiguous += 1
+            hit = label.startswith("ask:") and set(label[4:].split(",")) == set(case["plausible"])
+            ambiguous_same += hit
+        else:
+            hit = label == (case["flow"] or "none")
+            one += case["flow"] is not None
+            one_same += hit and case["flow"] is not None
+        same += hit
+    print(
+        f"second reader: agrees {same / len(cases):.3f} ({same}/{len(cases)}); "
+        f"one flow meant {one_same}/{one}; ambiguous asked with the same two {ambiguous_same}/"
+        f"{ambiguous}"
+    )
 
 
 def report(engine, cases: list[dict], misses: bool) -> None:  # type: ignore[no-untyped-def]
