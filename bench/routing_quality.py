@@ -46,7 +46,8 @@ def main() -> None:
         (
             "routing_heldout3.yaml",
             "written blind; first run 0.800 accuracy, 0.857 safeguarding "
-            "recall; then the 'unsure and about a child: offer safeguarding first' rule was added",
+            "recall; then the 'unsure and about a child: offer safeguarding first' rule was added, "
+            "and at stop 10 its safeguarding misses led to more risk words",
         ),
         (
             "routing_eval_all.yaml",
@@ -61,12 +62,14 @@ def main() -> None:
         (
             "routing_blind4.yaml",
             "200 messages, all ten flows, written blind; first run 0.810, the honest figure; "
-            "its misses were read after that and later threshold checks printed it",
+            "its misses were read after that, later threshold checks printed it, and at stop 10 "
+            "a safeguarding miss and two off-topic starts led to risk and domain words",
         ),
         (
             "routing_blind5.yaml",
             "200 messages, all ten flows, written blind at stop 10; first run 0.840 "
-            "(router d003489), the honest figure; its misses have not been read",
+            "(router d003489), the honest figure; its misses have not been read, its figure "
+            "was printed after the offer and risk-word changes of the same stop",
         ),
     ):
         path = ROOT / "bench" / name
