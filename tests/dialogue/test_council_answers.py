@@ -91,23 +91,28 @@ def test_due_dates_from_iso_answers() -> None:
 
 
 @pytest.mark.parametrize(
-    ("today", "says"),
+    ("today", "says", "then"),
     [
-        (dt.date(2026, 11, 10), "That date has not passed yet, so the council is not late"),
-        (dt.date(2026, 11, 15), "The response is due today, so the council is not late yet"),
-        (dt.date(2026, 11, 16), "That date has passed (1 day ago)"),
-        (dt.date(2026, 11, 18), "That date has passed (3 days ago)"),
+        (dt.date(2026, 11, 10), "That date has not passed yet, so the council is not late", "end"),
+        (dt.date(2026, 11, 15), "The response is due today, so the council is not late yet", "end"),
+        (dt.date(2026, 11, 16), "That date has passed (1 day ago)", "person_name"),
+        (dt.date(2026, 11, 18), "That date has passed (3 days ago)", "person_name"),
     ],
 )
-def test_the_deadline_step_counts_two_weeks_from_sending(
-    engine: Engine, today: dt.date, says: str
+def test_the_deadline_counts_two_weeks_from_sending_and_chases_only_after(
+    engine: Engine, today: dt.date, says: str, then: str
 ) -> None:
     flow = engine.flows["registration_check"]
+    deadline = flow.step("deadline")
     answers = {"stage": "no_reply", "which_council": "Kent County Council", "sent_on": "2026-11-01"}
+    assert deadline.next_step(answers, today) == then  # no chaser drafted before it is late
     context = engine.renderer.context(answers, flow.asks(), {"today": today})
-    text = " ".join(engine.renderer.render_text(flow.step("deadline").say or "", context).split())
+    text = " ".join(engine.renderer.render_text(deadline.say or "", context).split())
     assert "For the request sent on 1 November 2026, that is by 15 November 2026" in text
     assert says in text
+    if then == "end":
+        assert "nothing to chase. Diary 16 November 2026" in text
+        assert "I'll draft" not in text
 
 
 def test_a_template_asking_for_an_unknown_contact_role_is_a_template_problem(
@@ -158,28 +163,6 @@ def test_unknown_but_plausible_council_names_are_still_kept(
     directory: Directory, typed: str
 ) -> None:
     assert check_answer(REQUIRED, typed, directory=directory).value == typed
-
-
-@pytest.mark.parametrize(
-    ("today", "then"),
-    [
-        (dt.date(2026, 11, 10), "end"),
-        (dt.date(2026, 11, 15), "end"),
-        (dt.date(2026, 11, 16), "person_name"),
-    ],
-)
-def test_a_chaser_is_drafted_only_once_the_two_weeks_have_passed(
-    engine: Engine, today: dt.date, then: str
-) -> None:
-    deadline = engine.flows["registration_check"].step("deadline")
-    assert deadline.next_step({"sent_on": "2026-11-01"}, today) == then
-    context = engine.renderer.context(
-        {"sent_on": "2026-11-01"}, ["which_council"], {"today": today}
-    )
-    text = " ".join(engine.renderer.render_text(deadline.say or "", context).split())
-    if then == "end":
-        assert "nothing to chase. Diary 16 November 2026" in text
-        assert "I'll draft" not in text
 
 
 def test_a_condition_on_a_date_answer_must_say_how_many_days_ago(engine: Engine) -> None:

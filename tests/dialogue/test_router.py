@@ -11,9 +11,20 @@ from bot.dialogue.router import Route, WordList
 
 @pytest.mark.parametrize(
     "message",
-    ["safegaurding concern at a childrens home", "i need to reprot a child protetion concern"],
+    [
+        "safegaurding concern at a childrens home",  # misspelt
+        "i need to reprot a child protetion concern",
+        # harms named in everyday words
+        "a 15 year old says her family are taking her to Bangladesh to marry a man she's never met",
+        "staff at the home held a boy face down on the floor for twenty minutes",
+        "a girl in care left a note saying she won't be here tomorrow",
+        "lad at the supported accommodation says the men who brought him here took his passport",
+        "the carer came in with a split lip and says the boy she fosters did it to protect his sister",
+    ],
 )
-def test_a_misspelt_risk_word_is_still_a_risk(engine: Engine, message: str) -> None:
+def test_a_risk_misspelt_or_in_everyday_words_starts_safeguarding(
+    engine: Engine, message: str
+) -> None:
     route = engine.router.route(message)
     assert route.risk and route.flow == "safeguarding_concern"
 
@@ -102,21 +113,6 @@ def test_a_runner_up_is_named_only_after_a_close_call() -> None:
     asked = Route(None, 0.4, ("a", "b"), scores={"a": 0.4, "b": 0.39})
     assert close.close_runner_up == "b"
     assert clear.close_runner_up is None and asked.close_runner_up is None
-
-
-@pytest.mark.parametrize(
-    "message",
-    [
-        "a 15 year old says her family are taking her to Bangladesh to marry a man she's never met",
-        "staff at the home held a boy face down on the floor for twenty minutes",
-        "a girl in care left a note saying she won't be here tomorrow",
-        "lad at the supported accommodation says the men who brought him here took his passport",
-        "the carer came in with a split lip and says the boy she fosters did it to protect his sister",
-    ],
-)
-def test_harms_named_in_everyday_words_start_safeguarding(engine: Engine, message: str) -> None:
-    route = engine.router.route(message)
-    assert route.risk and route.flow == "safeguarding_concern"
 
 
 @pytest.mark.parametrize(
