@@ -69,6 +69,13 @@ def check_answer(
         return Checked(None, "Please choose one of the options (you can type its number).")
     if step.optional and (lowered in SKIP or (step.type == "council" and lowered in NO_COUNCIL)):
         return Checked("")
+    if not step.optional and lowered in SKIP and step.type == "text" and not _invites_skip(step):
+        # "Dear skip," in a letter: a required answer cannot be skipped, so say so
+        return Checked(
+            None,
+            "This one is needed for the draft, so it can't be skipped. If you don't know it "
+            "yet, find it out and come back, or type cancel.",
+        )
     if step.type == "date":
         today = today or dt.date.today()
         when = parse_date(text, today)
@@ -117,6 +124,12 @@ def check_answer(
     if step.type == "council":
         return _council(step, text, directory or Directory())
     return Checked(text)
+
+
+def _invites_skip(step: Step) -> bool:
+    """Whether the question itself says "not known" or "skip" is an answer (the child's name)."""
+    asked = f"{step.ask or ''} {step.reask or ''}".lower()
+    return "not known" in asked or "skip" in asked
 
 
 def _span(days: int) -> str:

@@ -113,3 +113,12 @@ def test_rules_are_declared_only_on_questions_they_fit(fields: dict[str, object]
 def test_terminal_escape_sequences_are_taken_out_whole(typed: str) -> None:
     text = _step(validate={"min_length": 1, "max_length": 100})
     assert check_answer(text, typed, today=TODAY).value == "Oak House"
+
+
+@pytest.mark.parametrize("typed", ["skip", "Not known", "n/a", "don't know"])
+def test_a_required_text_answer_cannot_be_skipped(typed: str) -> None:
+    signer = _step(validate={"min_length": 2, "max_length": 100})
+    checked = check_answer(signer, typed, today=TODAY)
+    assert checked.value is None and "can't be skipped" in checked.problem
+    optional = _step(optional=True, validate={"min_length": 2, "max_length": 100})
+    assert check_answer(optional, typed, today=TODAY).value == ""
