@@ -192,7 +192,7 @@ class Router:
         for flow in flows.values():
             bag: Counter[str] = Counter()
             for text in (*flow.triggers, flow.title, flow.description):
-                bag.update(set(self._features(text)))
+                bag.update(set(self._terms([stem(w) for w in words(text)])))
             bags[flow.id] = bag
         df = Counter(t for bag in bags.values() for t in bag)
         n = len(bags)
@@ -203,16 +203,16 @@ class Router:
             | glossary.surface_words
         )
         self._known = set(self._vocabulary)
+        # each flow's title and id as the menu shows them, for a flow chosen by name
+        self._names: dict[str, str] = {}
+        for flow in flows.values():
+            for name in (flow.id.replace("_", " "), flow.title.lower().rstrip(".")):
+                self._names.setdefault(name, flow.id)
         # typo repair is memoised per word, as in the clause look-up
         self._repair: Callable[[str], str] = lru_cache(maxsize=4096)(self._repair_uncached)
 
-    def _features(self, text: str, fix_typos: bool = False) -> list[str]:
-        surface = words(text)
-        if fix_typos:
-            surface = [self._repair(w) for w in surface]
-        return self._terms([stem(w) for w in surface])
-
     def _terms(self, stemmed: list[str]) -> list[str]:
+        """A text's features: its stemmed content words and the glossary concepts they name."""
         content = [t for t in stemmed if t not in STOPWORDS]
         return content + self.glossary.concepts(stemmed)
 
@@ -249,10 +249,7 @@ class Router:
     def named_flow(self, text: str) -> str | None:
         """The flow whose title or id the text is, as the menu shows it."""
         wanted = " ".join(text.lower().replace("_", " ").split()).strip(".!?\"'“”")
-        for flow in self.flows.values():
-            if wanted in {flow.id.replace("_", " "), flow.title.lower().rstrip(".")}:
-                return flow.id
-        return None
+        return self._names.get(wanted)
 
     def route(self, text: str) -> Route:
         named = self.named_flow(text)
