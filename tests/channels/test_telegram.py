@@ -664,6 +664,9 @@ def test_an_update_handled_by_one_instance_is_dropped_by_another(
     update = message_update(ALICE, "hello")
     assert start(one).feed(update) != []
     assert start(two, api=FakeBotAPI()).feed(update) == []
+
+
+def test_an_edited_message_is_not_a_second_answer(start: Start) -> None:
     engine = Scripted()
     h = start(engine)
     update = message_update(ALICE, "hello")
