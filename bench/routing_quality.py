@@ -4,7 +4,8 @@
 
 A message counts as routed correctly when the router's flow equals the label (null = no
 flow started: menu, look-up or small talk). Also printed: safeguarding recall, off-topic
-messages wrongly started as a flow, and the confusion matrix.
+messages wrongly started as a flow, and the confusion matrix. --misses also lists the
+messages routed wrongly, except in sets whose misses stay unread (marked in the table).
 """
 
 from __future__ import annotations
@@ -32,44 +33,52 @@ def main() -> None:
     args = parser.parse_args()
     flows = os.environ.get("PROTOCOLBOT_FLOWS")  # try another set of flows
     engine = open_engine(":memory:", flows=Path(flows) if flows else None)
-    for name, blurb in (
-        ("routing_eval.yaml", "the set the router was tuned on"),
+    # (file, how it was written and used, whether its misses stay unread: --misses skips those)
+    for name, blurb, unread in (
+        ("routing_eval.yaml", "the set the router was tuned on", False),
         (
             "routing_heldout.yaml",
             "written blind; its misses were then used to widen the risk words",
+            False,
         ),
         (
             "routing_heldout2.yaml",
             "written blind; first run 0.744 accuracy, 0.767 safeguarding "
             "recall; its misses then led to the risk words being rewritten by category",
+            False,
         ),
         (
             "routing_heldout3.yaml",
             "written blind; first run 0.800 accuracy, 0.857 safeguarding "
             "recall; then the 'unsure and about a child: offer safeguarding first' rule was added, "
             "and at stop 10 its safeguarding misses led to more risk words",
+            False,
         ),
         (
             "routing_eval_all.yaml",
             "all ten flows, written blind; first run 0.691 accuracy, 0.900 safeguarding recall; an ambiguous message counts as right when the "
             "bot asks and offers both plausible flows",
+            False,
         ),
         (
             "routing_final_heldout.yaml",
             "all ten flows, written blind; first run 0.806; after the media and threshold "
             "changes of stop 9, whose figures it informed, no longer untouched",
+            False,
         ),
         (
             "routing_blind4.yaml",
             "200 messages, all ten flows, written blind; first run 0.810, the honest figure; "
             "its misses were read after that, later threshold checks printed it, and at stop 10 "
             "a safeguarding miss and two off-topic starts led to risk and domain words",
+            False,
         ),
         (
             "routing_blind5.yaml",
             "200 messages, all ten flows, written blind at stop 10; first run 0.840 "
             "(router d003489), the honest figure; its misses have not been read, its figure "
             "was printed after the offer and risk-word changes of the same stop",
+            True,
         ),
     ):
         path = ROOT / "bench" / name
@@ -79,7 +88,9 @@ def main() -> None:
             second = path.with_name(path.stem + "_second_reader.yaml")
             if second.exists():
                 agreement(cases, yaml.safe_load(second.read_text(encoding="utf-8")))
-            report(engine, cases, args.misses)
+            report(engine, cases, args.misses and not unread)
+            if args.misses and unread:
+                print(f"\nmisses: skipped, {name}'s misses stay unread")
 
 
 def agreement(cases: list[dict], second: list[dict]) -> None:
