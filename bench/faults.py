@@ -47,7 +47,7 @@ from typing import IO, Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
-from scripted_users import OPENERS, Move, ScriptedUser, marker, postgres_schema  # noqa: E402
+from scripted_users import Move, ScriptedUser, postgres_schema, users  # noqa: E402
 
 from bot.dialogue import Conversation, Inbound, Reply, open_engine  # noqa: E402
 
@@ -194,12 +194,9 @@ class Client:
         self.log = log
         self.rng = random.Random(args.seed)
         self.reference = open_engine(":memory:", flows=args.flows)
-        flows = list(OPENERS)
         self.talks = {
-            f"c{i:03d}": Talk(
-                f"c{i:03d}", ScriptedUser(flows[i % len(flows)], marker(i), self.reference.flows)
-            )
-            for i in range(args.conversations)
+            f"c{i:03d}": Talk(f"c{i:03d}", user)
+            for i, user in enumerate(users(self.reference.flows, args.conversations))
         }
         self.ids = iter(range(1, 10**9))
         self.waiting: dict[int, Talk] = {}

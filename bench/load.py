@@ -44,12 +44,11 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench"), str(ROOT / "tests" / "channels")
 
 from scripted_users import (  # noqa: E402
     MARKER,
-    OPENERS,
     Move,
     ScriptedUser,
-    marker,
     percentile,
     postgres_schema,
+    users,
 )
 
 from bot.dialogue import Conversation, Engine, Inbound, Reply, open_engine  # noqa: E402
@@ -159,11 +158,6 @@ def check_store(store: SessionStore, keys: dict[str, str]) -> list[str]:
     return problems
 
 
-def users(parts: Engine, n: int) -> list[ScriptedUser]:
-    flows = list(OPENERS)
-    return [ScriptedUser(flows[i % len(flows)], marker(i), parts.flows) for i in range(n)]
-
-
 def run_all(n: int, job: Callable[[int], Outcome]) -> tuple[list[Outcome], float]:
     start = time.perf_counter()
     with ThreadPoolExecutor(max_workers=n, thread_name_prefix="user") as pool:
@@ -174,7 +168,7 @@ def run_all(n: int, job: Callable[[int], Outcome]) -> tuple[list[Outcome], float
 # --- (b) the engine directly -------------------------------------------------------------------
 def engine_run(parts: Engine, store: SessionStore, n: int, deadline: float) -> dict[str, Any]:
     engine = engine_on(parts, store)
-    people = users(parts, n)
+    people = users(parts.flows, n)
     keys = {}
 
     def job(i: int) -> Outcome:
@@ -266,7 +260,7 @@ def slack_run(parts: Engine, store: SessionStore, n: int, deadline: float) -> di
     threading.Thread(target=server.serve_forever, daemon=True).start()
     port = server.server_address[1]
     signer = SignatureVerifier(SECRET)
-    people = users(parts, n)
+    people = users(parts.flows, n)
     keys = {}
 
     def job(i: int) -> Outcome:

@@ -126,3 +126,9 @@ class ScriptedUser:
         if strangers:
             found.append(f"saw other users' markers: {sorted(strangers)[:3]}")
         return found
+
+
+def users(flows: Mapping[str, Any], n: int) -> list[ScriptedUser]:
+    """``n`` users taking the flows of OPENERS in turn, user ``i`` with marker ``i``."""
+    names = list(OPENERS)
+    return [ScriptedUser(names[i % len(names)], marker(i), flows) for i in range(n)]
