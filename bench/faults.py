@@ -36,9 +36,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
@@ -47,7 +45,7 @@ from typing import IO, Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
-from scripted_users import Move, ScriptedUser, postgres_schema, users  # noqa: E402
+from scripted_users import Move, ScriptedUser, scratch_database, users  # noqa: E402
 
 from bot.dialogue import Conversation, Inbound, Reply, open_engine  # noqa: E402
 
@@ -347,20 +345,11 @@ class Client:
 
 
 # ================================================================================== runs
-@contextmanager
-def databases(kind: str) -> Iterator[str]:
-    if kind == "sqlite":
-        with tempfile.TemporaryDirectory() as tmp:
-            yield str(Path(tmp) / "faults.sqlite3")
-        return
-    with postgres_schema(os.environ["PROTOCOLBOT_TEST_POSTGRES_URL"], "faults") as url:
-        yield url
-
-
 def run(kind: str, args: argparse.Namespace) -> bool:
     from bot.dialogue import open_store
 
-    with databases(kind) as database, tempfile.TemporaryFile("w+") as log:
+    postgres_url = os.environ["PROTOCOLBOT_TEST_POSTGRES_URL"] if kind == "postgres" else None
+    with scratch_database("faults", postgres_url) as database, tempfile.TemporaryFile("w+") as log:
         client = Client(args, database, log)
         started = time.perf_counter()
         try:

@@ -27,7 +27,6 @@ import os
 import queue
 import statistics
 import sys
-import tempfile
 import threading
 import time
 from collections import defaultdict
@@ -47,7 +46,7 @@ from scripted_users import (  # noqa: E402
     Move,
     ScriptedUser,
     percentile,
-    postgres_schema,
+    scratch_database,
     users,
 )
 
@@ -70,21 +69,16 @@ class Outcome:
 
 # --- stores --------------------------------------------------------------------------------
 @contextmanager
-def sqlite_store() -> Iterator[SessionStore]:
-    with tempfile.TemporaryDirectory() as tmp:
-        store = SqliteStore(Path(tmp) / "load.sqlite3")
-        try:
-            yield store
-        finally:
-            store.close()
+def scratch_store(postgres_url: str | None = None) -> Iterator[SessionStore]:
+    """A SQLite store in a temporary file, or with ``postgres_url`` a PostgreSQL store (20
+    connections) in a schema of its own; closed and removed afterwards."""
+    with scratch_database("load", postgres_url) as database:
+        if postgres_url is None:
+            store: SessionStore = SqliteStore(database)
+        else:
+            from bot.dialogue import PostgresStore
 
-
-@contextmanager
-def postgres_store(url: str) -> Iterator[SessionStore]:
-    from bot.dialogue import PostgresStore
-
-    with postgres_schema(url, "bench") as schema_url:
-        store = PostgresStore(schema_url, max_connections=20)
+            store = PostgresStore(database, max_connections=20)
         try:
             yield store
         finally:
@@ -378,10 +372,10 @@ def main() -> int:
     parser.add_argument("--flows", type=Path, help="a flows folder (default: the bundled one)")
     args = parser.parse_args()
     parts = open_engine(":memory:", flows=args.flows)
-    backends: list[tuple[str, Callable[[], Any]]] = [("SQLite", sqlite_store)]
+    backends: list[tuple[str, Callable[[], Any]]] = [("SQLite", scratch_store)]
     url = os.environ.get("PROTOCOLBOT_TEST_POSTGRES_URL")
     if url:
-        backends.append(("PostgreSQL", lambda: postgres_store(url)))
+        backends.append(("PostgreSQL", lambda: scratch_store(url)))
     else:
         print("PostgreSQL: skipped (set PROTOCOLBOT_TEST_POSTGRES_URL to include it)")
     runs = [("slack", slack_run), ("engine", engine_run)]

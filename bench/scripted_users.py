@@ -5,15 +5,19 @@ button where the question has some (the first, or "No" to a risk question so the
 stays on its own path), confirms the summary, and types an answer otherwise. Every typed
 answer carries the user's own marker (``MKR-0042-END``), so a draft that shows someone
 else's marker, or lacks its own, exposes crossed or lost sessions.
+
+Also what the benchmarks share besides: a throwaway database.
 """
 
 from __future__ import annotations
 
 import re
+import tempfile
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from bot.dialogue.flow import END
@@ -53,6 +57,19 @@ def postgres_schema(url: str, prefix: str) -> Iterator[str]:
             yield f"{url}{glue}options=-csearch_path%3D{schema}"
         finally:
             admin.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@contextmanager
+def scratch_database(name: str, postgres_url: str | None = None) -> Iterator[str]:
+    """A throwaway database, removed afterwards: a SQLite file ``<name>.sqlite3`` in a
+    temporary folder, or with ``postgres_url`` a schema of its own on that server (see
+    ``postgres_schema``); yields the path or URL to open it by."""
+    if postgres_url is None:
+        with tempfile.TemporaryDirectory() as tmp:
+            yield str(Path(tmp) / f"{name}.sqlite3")
+    else:
+        with postgres_schema(postgres_url, name) as url:
+            yield url
 
 
 @dataclass
