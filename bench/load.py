@@ -47,6 +47,7 @@ from scripted_users import (  # noqa: E402
     ScriptedUser,
     percentile,
     scratch_database,
+    slack_headers,
     users,
 )
 
@@ -209,7 +210,6 @@ def slack_run(parts: Engine, store: SessionStore, n: int, deadline: float) -> di
         im_message,
         mrkdwn_of,
     )
-    from slack_sdk.signature import SignatureVerifier
 
     from bot.channels import slack_blocks as kit
     from bot.channels.slack import build_app, make_http_server
@@ -253,7 +253,6 @@ def slack_run(parts: Engine, store: SessionStore, n: int, deadline: float) -> di
     server = make_http_server(app, "127.0.0.1", 0)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     port = server.server_address[1]
-    signer = SignatureVerifier(SECRET)
     people = users(parts.flows, n)
     keys = {}
 
@@ -264,12 +263,7 @@ def slack_run(parts: Engine, store: SessionStore, n: int, deadline: float) -> di
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
 
         def post(body: str, content_type: str) -> None:
-            ts = str(int(time.time()))
-            headers = {
-                "Content-Type": content_type,
-                "X-Slack-Request-Timestamp": ts,
-                "X-Slack-Signature": signer.generate_signature(timestamp=ts, body=body),
-            }
+            headers = slack_headers(body, content_type, SECRET)
             start = time.perf_counter()
             connection.request("POST", "/slack/events", body=body.encode(), headers=headers)
             response = connection.getresponse()

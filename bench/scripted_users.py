@@ -6,13 +6,14 @@ stays on its own path), confirms the summary, and types an answer otherwise. Eve
 answer carries the user's own marker (``MKR-0042-END``), so a draft that shows someone
 else's marker, or lacks its own, exposes crossed or lost sessions.
 
-Also what the benchmarks share besides: a throwaway database.
+Also what the benchmarks share besides: a throwaway database, and Slack's request signing.
 """
 
 from __future__ import annotations
 
 import re
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -70,6 +71,18 @@ def scratch_database(name: str, postgres_url: str | None = None) -> Iterator[str
     else:
         with postgres_schema(postgres_url, name) as url:
             yield url
+
+
+def slack_headers(body: str, content_type: str, secret: str) -> dict[str, str]:
+    """HTTP headers of a request to the app, signed now with ``secret`` as Slack signs it."""
+    from slack_sdk.signature import SignatureVerifier
+
+    ts = str(int(time.time()))
+    return {
+        "Content-Type": content_type,
+        "X-Slack-Request-Timestamp": ts,
+        "X-Slack-Signature": SignatureVerifier(secret).generate_signature(timestamp=ts, body=body),
+    }
 
 
 @dataclass

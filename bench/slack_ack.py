@@ -40,10 +40,9 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
-from scripted_users import percentile  # noqa: E402
+from scripted_users import percentile, slack_headers  # noqa: E402
 from slack_bolt import App  # noqa: E402
 from slack_sdk import WebClient  # noqa: E402
-from slack_sdk.signature import SignatureVerifier  # noqa: E402
 
 from bot.channels.slack import build_app, make_http_server  # noqa: E402
 from bot.config import Settings  # noqa: E402
@@ -150,18 +149,10 @@ def requests_for(count: int, start: int, response_url: str) -> list[tuple[str, s
     return made
 
 
-def _signed(body: str, kind: str) -> dict[str, str]:
-    ts = str(int(time.time()))
-    signature = SignatureVerifier(SECRET).generate_signature(timestamp=ts, body=body)
-    return {
-        "Content-Type": kind,
-        "X-Slack-Request-Timestamp": ts,
-        "X-Slack-Signature": signature,
-    }
-
-
 def _send(connection: http.client.HTTPConnection, body: str, kind: str) -> float:
-    headers = _signed(body, kind)  # Slack signs before sending: not part of the ack time
+    headers = slack_headers(
+        body, kind, SECRET
+    )  # Slack signs before sending: not part of the ack time
     started = time.perf_counter()
     connection.request("POST", "/slack/events", body=body.encode(), headers=headers)
     response = connection.getresponse()
