@@ -186,7 +186,7 @@ class SqliteStore:
         self.idle_seconds = idle_seconds
         self.timeout = timeout
         self._lock = threading.RLock()
-        self._turns = 0  # nesting depth of the turn held by the thread holding _lock
+        self._in_turn = False  # the thread holding _lock is inside a turn
         self._failed = False  # a statement of the current turn failed: roll it back
         db: sqlite3.Connection | None = None
         try:
@@ -212,7 +212,7 @@ class SqliteStore:
             try:
                 return self._db.execute(sql, args)
             except sqlite3.Error as exc:
-                self._failed = self._turns > 0
+                self._failed = self._in_turn
                 raise StoreUnavailable(str(exc)) from exc
 
     def _rows(self, sql: str, args: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
@@ -222,7 +222,7 @@ class SqliteStore:
             try:
                 return self._db.execute(sql, args).fetchall()
             except sqlite3.Error as exc:
-                self._failed = self._turns > 0
+                self._failed = self._in_turn
                 raise StoreUnavailable(str(exc)) from exc
 
     @contextmanager
@@ -233,25 +233,21 @@ class SqliteStore:
         if not self._lock.acquire(timeout=max(30.0, self.timeout)):
             raise StoreUnavailable("timed out waiting for other turns in this process")
         try:
-            if self._turns:  # already inside this thread's turn
-                self._turns += 1
-                try:
-                    yield
-                finally:
-                    self._turns -= 1
+            if self._in_turn:  # already inside this thread's turn
+                yield
                 return
             try:
                 self._db.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:  # another process holds the write lock
                 raise StoreUnavailable(str(exc)) from exc
-            self._turns, self._failed = 1, False
+            self._in_turn, self._failed = True, False
             try:
                 yield
             except BaseException:
                 self._rollback()
                 raise
             finally:
-                self._turns = 0
+                self._in_turn = False
             if self._failed:
                 self._rollback()
                 return
