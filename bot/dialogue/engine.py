@@ -854,13 +854,14 @@ class _Turn:
                 cited += [c for c in self.flow.step(step_id).cite if c not in cited]
         on_path = len(cited)
         cited += [c for c in step.cite if c not in cited]
+        citations = self.engine.cite(cited)
         body, relied = self.engine.renderer.render_file(
-            step.draft or "",
-            self.context({"citations": self.engine.cite(cited), "flow": self.flow.title}),
+            step.draft or "", self.context({"citations": citations, "flow": self.flow.title})
         )
         if relied is not None:  # the draft's own clauses: only those its text rested on
-            cited = cited[:on_path] + [c for c in cited[on_path:] if c in relied]
-        citations = self.engine.cite(cited)
+            citations = citations[:on_path] + tuple(
+                c for c in citations[on_path:] if c.clause_id in relied
+            )
         footer = ["", "Sources:"]
         footer += [f"- {c.citation} [{c.clause_id}]" for c in citations]
         footer += [
