@@ -189,9 +189,8 @@ def _not_a_council(part: str) -> str:
 
 def _council(step: Step, text: str, directory: Directory) -> Checked:
     """A known council is stored by its official name; an unknown one as typed, said plainly."""
-    parts = [text]
-    if step.many and directory.match(text).council is None:
-        parts = split_councils(text)
+    whole = directory.match(text)
+    parts = split_councils(text) if step.many and whole.council is None else [text]
     for part in parts:
         problem = _not_a_council(part)
         if problem:
@@ -200,7 +199,7 @@ def _council(step: Step, text: str, directory: Directory) -> Checked:
     found: list[Council] = []
     notes: list[str] = []
     for part in parts:
-        match = directory.match(part)
+        match = whole if part == text else directory.match(part)
         pieces = re.split(r"\s+(?:and|&)\s+", part, flags=re.IGNORECASE) if step.many else []
         if match.council is None and len(pieces) > 1:
             each = [directory.match(p).council for p in pieces]
