@@ -6,11 +6,11 @@ from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from bot.dialogue.flow import DAYS_AGO, END, SAFEGUARDING, Flow, Step
 from bot.drafting.render import GLOBALS, DraftRenderer, TemplateProblem
+from bot.kb.documents import KnowledgeError, read_yaml
 
 
 class FlowError(Exception):
@@ -19,9 +19,9 @@ class FlowError(Exception):
 
 def _read(path: Path) -> Flow:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise FlowError(f"{path.name}: cannot read: {exc}") from exc
+        raw = read_yaml(path, "flow")
+    except KnowledgeError as exc:  # named as the flows' other problems are, by file name
+        raise FlowError(f"{path.name}: cannot read: {exc.__cause__}") from exc.__cause__
     try:
         return Flow.model_validate(raw)
     except ValidationError as exc:
