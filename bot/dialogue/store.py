@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from bot.dialogue.session import Session
 
@@ -206,24 +206,21 @@ class SqliteStore:
             raise StoreUnavailable(f"cannot use the SQLite database {self.path}: {reason}") from exc
         self._db = db
 
-    def _run(self, sql: str, args: tuple[object, ...] = ()) -> sqlite3.Cursor:
-        """One statement: committed at once, or part of the turn this thread holds."""
+    def _run(self, sql: str, args: tuple[object, ...] = ()) -> tuple[list[Any], int]:
+        """One statement, its rows and how many rows it changed: committed at once, or part
+        of the turn this thread holds. The rows are read under the lock: a RETURNING
+        statement is only finished (and, outside a turn, committed) once all are read."""
         with self._lock:
             try:
-                return self._db.execute(sql, args)
+                cursor = self._db.execute(sql, args)
+                return cursor.fetchall(), cursor.rowcount
             except sqlite3.Error as exc:
                 self._failed = self._in_turn
                 raise StoreUnavailable(str(exc)) from exc
 
-    def _rows(self, sql: str, args: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
-        """One statement and all its rows, under the lock: a RETURNING statement is only
-        finished (and, outside a turn, committed) once its rows have all been read."""
-        with self._lock:
-            try:
-                return self._db.execute(sql, args).fetchall()
-            except sqlite3.Error as exc:
-                self._failed = self._in_turn
-                raise StoreUnavailable(str(exc)) from exc
+    def _rows(self, sql: str, args: tuple[object, ...] = ()) -> list[Any]:
+        """One statement and all its rows (see :meth:`_run`)."""
+        return self._run(sql, args)[0]
 
     @contextmanager
     def turn(self, key: str) -> Iterator[None]:
@@ -268,13 +265,14 @@ class SqliteStore:
 
     def load(self, key: str) -> tuple[Session | None, bool]:
         """The session, and whether one existed but had expired (and is now deleted)."""
-        row = self._run("SELECT data, updated_at FROM sessions WHERE key = ?", (key,)).fetchone()
-        if row is None:
+        rows = self._rows("SELECT data, updated_at FROM sessions WHERE key = ?", (key,))
+        if not rows:
             return None, False
-        if self.clock() - row[1] > self.idle_seconds:
+        data, updated_at = rows[0]
+        if self.clock() - updated_at > self.idle_seconds:
             self.delete(key)
             return None, True
-        return Session.from_json(row[0]), False
+        return Session.from_json(data), False
 
     def save(self, session: Session) -> None:
         session.updated_at = self.clock()
@@ -294,17 +292,17 @@ class SqliteStore:
         returns how many sessions went."""
         now = self.clock()
         cutoff = now - self.idle_seconds
-        gone = self._run("DELETE FROM sessions WHERE updated_at < ?", (cutoff,)).rowcount
+        _, gone = self._run("DELETE FROM sessions WHERE updated_at < ?", (cutoff,))
         self._run("DELETE FROM seen_events WHERE seen_at < ?", (now - 86400,))
         self._run("DELETE FROM remembered WHERE expires_at < ?", (now,))
         return int(gone)
 
     def first_time(self, key: str) -> bool:
         """Record an event id; False if it was recorded before (a platform retry)."""
-        cursor = self._run(
+        _, added = self._run(
             "INSERT OR IGNORE INTO seen_events (key, seen_at) VALUES (?, ?)", (key, self.clock())
         )
-        return cursor.rowcount == 1
+        return added == 1
 
     def remember(self, namespace: str, value: str, ttl_seconds: float) -> str:
         """A short random key for ``value``; see :meth:`SessionStore.remember`."""
