@@ -77,12 +77,11 @@ def _knowledge(path: Path | None = None) -> Path:
 
 
 def _engine(database: str | None = None) -> Any:
-    from bot.dialogue import FlowError, StoreError, engine_for
-    from bot.kb import KnowledgeError
+    from bot.dialogue import ENGINE_ERRORS, engine_for
 
     try:
         return engine_for(_settings(), database)
-    except (FlowError, KnowledgeError, StoreError) as exc:
+    except ENGINE_ERRORS as exc:
         raise fail(str(exc)) from exc
 
 

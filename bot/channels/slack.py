@@ -580,12 +580,11 @@ def open_service(
             "the Slack extra is not installed: pip install 'protocol-bot[slack]'"
         ) from exc
     if engine is None:
-        from bot.dialogue import FlowError, StoreError, engine_for
-        from bot.kb import KnowledgeError
+        from bot.dialogue import ENGINE_ERRORS, engine_for
 
         try:
             engine = engine_for(settings)
-        except (FlowError, KnowledgeError, StoreError) as exc:
+        except ENGINE_ERRORS as exc:
             raise ValueError(str(exc)) from exc
     executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="protocolbot-slack")
     app = build_app(settings, engine, listener_executor=executor)
