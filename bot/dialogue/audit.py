@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 
 from bot.dialogue.messages import Conversation, Reply
-from bot.dialogue.store import SessionStore, SqliteStore, private_file, sqlite_path
+from bot.dialogue.store import SessionStore, SqliteStore, open_sqlite, sqlite_path
 from bot.dialogue.store_postgres import PostgresStore
 
 __all__ = [
@@ -166,24 +166,17 @@ class SqliteAuditLog:
         self.path = str(path) if file is None else file
         self.clock = clock
         self._lock = threading.Lock()
-        try:
-            if self.path != ":memory:":
-                private_file(self.path)
-            self._db = sqlite3.connect(
-                self.path, check_same_thread=False, timeout=5.0, isolation_level=None
-            )
-            with self._lock:
-                self._db.execute("PRAGMA journal_mode=WAL")
-                self._db.execute("PRAGMA secure_delete=ON")  # purged rows are overwritten
-                self._db.executescript(_SCHEMA)
-                # a flag row can only be left behind by hand; it would disable the guard
-                if self._db.execute("SELECT 1 FROM audit_purge").fetchone():
-                    self._db.execute("DELETE FROM audit_purge")
-        except (sqlite3.Error, OSError) as exc:
-            if hasattr(self, "_db"):
-                self._db.close()
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
-            raise AuditUnavailable(f"SQLite database {self.path}: {reason}") from exc
+
+        def setup(db: sqlite3.Connection) -> None:
+            db.executescript(_SCHEMA)
+            # a flag row can only be left behind by hand; it would disable the guard
+            if db.execute("SELECT 1 FROM audit_purge").fetchone():
+                db.execute("DELETE FROM audit_purge")
+
+        def error(reason: object) -> AuditUnavailable:
+            return AuditUnavailable(f"SQLite database {self.path}: {reason}")
+
+        self._db = open_sqlite(self.path, timeout=5.0, setup=setup, error=error)
 
     def now(self) -> dt.datetime:
         return dt.datetime.fromtimestamp(self.clock(), dt.UTC)

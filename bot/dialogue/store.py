@@ -131,6 +131,35 @@ def private_file(path: str | Path) -> None:
         os.close(os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
+def open_sqlite(
+    path: str,
+    *,
+    timeout: float,
+    setup: Callable[[sqlite3.Connection], object],
+    error: Callable[[object], Exception],
+) -> sqlite3.Connection:
+    """A connection to a SQLite database for the session store or the audit log: the file
+    made with :func:`private_file` (unless ``:memory:``), autocommit, shared by threads, in
+    WAL mode and with secure_delete on (deleted rows are overwritten); then ``setup`` runs
+    on it. If any of that fails (not a database, a folder we may not write...) the
+    connection is closed and ``error(reason)`` raised, ``reason`` being the system's message
+    for an OSError and SQLite's exception otherwise."""
+    db: sqlite3.Connection | None = None
+    try:
+        if path != ":memory:":
+            private_file(path)
+        db = sqlite3.connect(path, check_same_thread=False, timeout=timeout, isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA secure_delete=ON")
+        setup(db)
+    except (sqlite3.Error, OSError) as exc:
+        if db is not None:
+            db.close()
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise error(reason) from exc
+    return db
+
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
     key TEXT PRIMARY KEY,
@@ -188,23 +217,15 @@ class SqliteStore:
         self._lock = threading.RLock()
         self._in_turn = False  # the thread holding _lock is inside a turn
         self._failed = False  # a statement of the current turn failed: roll it back
-        db: sqlite3.Connection | None = None
-        try:
-            if self.path != ":memory:":
-                private_file(self.path)
-            db = sqlite3.connect(
-                self.path, check_same_thread=False, timeout=timeout, isolation_level=None
-            )
-            db.execute("PRAGMA journal_mode=WAL")
+
+        def setup(db: sqlite3.Connection) -> None:
             db.execute("PRAGMA synchronous=NORMAL")
-            db.execute("PRAGMA secure_delete=ON")  # deleted answers are overwritten
             db.executescript(_SCHEMA)
-        except (sqlite3.Error, OSError) as exc:  # not a database, a folder we may not write...
-            if db is not None:
-                db.close()
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
-            raise StoreUnavailable(f"cannot use the SQLite database {self.path}: {reason}") from exc
-        self._db = db
+
+        def error(reason: object) -> StoreUnavailable:
+            return StoreUnavailable(f"cannot use the SQLite database {self.path}: {reason}")
+
+        self._db = open_sqlite(self.path, timeout=timeout, setup=setup, error=error)
 
     def _run(self, sql: str, args: tuple[object, ...] = ()) -> tuple[list[Any], int]:
         """One statement, its rows and how many rows it changed: committed at once, or part
