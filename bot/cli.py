@@ -77,11 +77,12 @@ def _knowledge(path: Path | None = None) -> Path:
 
 
 def _engine(database: str | None = None) -> Any:
-    from bot.dialogue import ENGINE_ERRORS, engine_for
+    from bot.dialogue import FlowError, StoreError, engine_for
+    from bot.kb import KnowledgeError
 
     try:
         return engine_for(_settings(), database)
-    except ENGINE_ERRORS as exc:
+    except (FlowError, KnowledgeError, StoreError) as exc:
         raise fail(str(exc)) from exc
 
 

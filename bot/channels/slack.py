@@ -580,11 +580,12 @@ def open_service(
             "the Slack extra is not installed: pip install 'protocol-bot[slack]'"
         ) from exc
     if engine is None:
-        from bot.dialogue import ENGINE_ERRORS, engine_for
+        from bot.dialogue import FlowError, StoreError, engine_for
+        from bot.kb import KnowledgeError
 
         try:
             engine = engine_for(settings)
-        except ENGINE_ERRORS as exc:
+        except (FlowError, KnowledgeError, StoreError) as exc:
             raise ValueError(str(exc)) from exc
     executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="protocolbot-slack")
     app = build_app(settings, engine, listener_executor=executor)

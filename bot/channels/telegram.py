@@ -781,11 +781,12 @@ def serve(settings: Settings, *, listen: str = "0.0.0.0", port: int = 8443) -> N
     """
     check_token(settings.telegram_bot_token)  # fail before loading the knowledge base
     webhook = _webhook(settings) if settings.telegram_webhook_url else None
-    from bot.dialogue import ENGINE_ERRORS, engine_for
+    from bot.dialogue import FlowError, StoreError, engine_for
+    from bot.kb import KnowledgeError
 
     try:
         engine = engine_for(settings)
-    except ENGINE_ERRORS as exc:  # the CLI prints it, no traceback
+    except (FlowError, KnowledgeError, StoreError) as exc:  # the CLI prints it, no traceback
         raise ValueError(str(exc)) from exc
     app = build_application(settings, engine)
     if webhook is None:

@@ -35,7 +35,6 @@ if TYPE_CHECKING:
     from bot.config import Settings
 
 __all__ = [
-    "ENGINE_ERRORS",
     "AuditEvent",
     "AuditLog",
     "Conversation",
@@ -150,15 +149,11 @@ def open_engine(
     )
 
 
-# what engine_for raises for an operator to read (a bad flow, knowledge file or database)
-ENGINE_ERRORS = (FlowError, KnowledgeError, StoreError)
-
-
 def engine_for(settings: Settings, database: str | None = None) -> Engine:
     """The engine a deployment's settings describe (the terminal, Slack and Telegram share it).
 
-    Raises one of ENGINE_ERRORS (FlowError, KnowledgeError or StoreError) with a message for
-    the operator; a StoreError covers the audit log too, and is one line.
+    Raises FlowError, KnowledgeError or StoreError with a message for the operator; a
+    StoreError covers the audit log too, and is one line.
     """
     return open_engine(
         database or settings.database,
