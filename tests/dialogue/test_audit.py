@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import backends
 import pytest
 from typer.testing import CliRunner, Result
 
@@ -31,7 +32,6 @@ from bot.dialogue import (
     PostgresStore,
     Reply,
     SqliteAuditLog,
-    SqliteStore,
     open_engine,
 )
 from bot.dialogue.audit import audit_for, write_csv, write_jsonl
@@ -47,19 +47,13 @@ def say(engine: Engine, text: str = "", action: str | None = None) -> list[Reply
 
 
 # --- the two backends ----------------------------------------------------------------------
-class Backend:
+class Backend(backends.Backend):
     """One database: stores opened on it (as bot instances would), and raw access past them."""
 
-    name = ""
-    setting = ""  # what PROTOCOLBOT_DATABASE / --database would say
     refused: tuple[type[Exception], ...] = ()  # what a refused statement raises
 
-    def __init__(self, clock: Callable[[], float]) -> None:
-        self.clock = clock
-        self.opened: list[Any] = []
-
     def store(self, idle_seconds: float = 30 * 60) -> Any:
-        raise NotImplementedError
+        return self.open(idle_seconds=idle_seconds)
 
     def rows(self) -> list[tuple[Any, ...]]:
         """Every audit row, read past the bot, oldest first."""
@@ -69,24 +63,9 @@ class Backend:
         """One statement on a connection of its own, as someone with the database would."""
         raise NotImplementedError
 
-    def close(self) -> None:
-        for store in self.opened:
-            store.close()
 
-
-class SqliteBackend(Backend):
-    name = "sqlite"
+class SqliteBackend(backends.SqliteBackend, Backend):
     refused = (sqlite3.DatabaseError,)
-
-    def __init__(self, clock: Callable[[], float], path: Path) -> None:
-        super().__init__(clock)
-        self.path = path
-        self.setting = str(path)
-
-    def store(self, idle_seconds: float = 30 * 60) -> SqliteStore:
-        store = SqliteStore(self.path, idle_seconds=idle_seconds, clock=self.clock)
-        self.opened.append(store)
-        return store
 
     def rows(self) -> list[tuple[Any, ...]]:
         with sqlite3.connect(self.path) as db:
@@ -100,24 +79,12 @@ class SqliteBackend(Backend):
             db.close()
 
 
-class PostgresBackend(Backend):
-    """On a schema of its own (the shared ``postgres_schema`` fixture, which drops it)."""
-
-    name = "postgres"
-
+class PostgresBackend(backends.PostgresBackend, Backend):
     def __init__(self, clock: Callable[[], float], schema: Any) -> None:
         import psycopg
 
-        super().__init__(clock)
+        super().__init__(clock, schema)
         self.refused = (psycopg.Error,)
-        self.schema = schema.name
-        self.admin = schema.admin
-        self.setting = schema.url
-
-    def store(self, idle_seconds: float = 30 * 60) -> PostgresStore:
-        store = PostgresStore(self.setting, idle_seconds=idle_seconds, clock=self.clock)
-        self.opened.append(store)
-        return store
 
     def rows(self) -> list[tuple[Any, ...]]:
         return self.admin.execute(
@@ -131,15 +98,7 @@ class PostgresBackend(Backend):
             db.execute(sql)
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def backend(request: pytest.FixtureRequest, db_path: Path, clock: Any) -> Iterator[Backend]:
-    chosen: Backend
-    if request.param == "sqlite":
-        chosen = SqliteBackend(clock, db_path)
-    else:
-        chosen = PostgresBackend(clock, request.getfixturevalue("postgres_schema"))
-    yield chosen
-    chosen.close()
+backend = backends.backend_fixture(SqliteBackend, PostgresBackend)
 
 
 @pytest.fixture

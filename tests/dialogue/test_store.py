@@ -13,10 +13,11 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import backends
 import pytest
 
 from bot.dialogue import (
@@ -38,17 +39,8 @@ ALREADY = "already been answered"
 
 
 # --- the two backends ------------------------------------------------------------------------
-class Backend:
+class Backend(backends.Backend):
     """Opens stores on one database (as separate bot instances would) and reads it raw."""
-
-    name = ""
-
-    def __init__(self, clock: Callable[[], float]) -> None:
-        self.clock = clock
-        self.opened: list[Any] = []
-
-    def open(self, **kw: Any) -> Any:
-        raise NotImplementedError
 
     def rows(self) -> list[tuple[str, str, int]]:
         """(key, data, version) of every stored session, read past the store."""
@@ -58,23 +50,8 @@ class Backend:
         """(namespace, key, value) of every remembered key, read past the store."""
         raise NotImplementedError
 
-    def close(self) -> None:
-        for store in self.opened:
-            store.close()
 
-
-class SqliteBackend(Backend):
-    name = "sqlite"
-
-    def __init__(self, clock: Callable[[], float], path: Path) -> None:
-        super().__init__(clock)
-        self.path = path
-
-    def open(self, **kw: Any) -> SqliteStore:
-        store = SqliteStore(self.path, clock=self.clock, **kw)
-        self.opened.append(store)
-        return store
-
+class SqliteBackend(backends.SqliteBackend, Backend):
     def rows(self) -> list[tuple[str, str, int]]:
         with sqlite3.connect(self.path) as db:
             return db.execute("SELECT key, data, version FROM sessions ORDER BY key").fetchall()
@@ -106,22 +83,7 @@ class SqliteBackend(Backend):
         return lambda: store._db.set_authorizer(None)
 
 
-class PostgresBackend(Backend):
-    """On a schema of its own (the shared ``postgres_schema`` fixture, which drops it)."""
-
-    name = "postgres"
-
-    def __init__(self, clock: Callable[[], float], schema: Any) -> None:
-        super().__init__(clock)
-        self.schema = schema.name
-        self.admin = schema.admin
-        self.url = schema.url
-
-    def open(self, **kw: Any) -> PostgresStore:
-        store = PostgresStore(self.url, clock=self.clock, **kw)
-        self.opened.append(store)
-        return store
-
+class PostgresBackend(backends.PostgresBackend, Backend):
     def rows(self) -> list[tuple[str, str, int]]:
         cursor = self.admin.execute(
             f"SELECT key, data, version FROM {self.schema}.sessions ORDER BY key"
@@ -156,17 +118,7 @@ class PostgresBackend(Backend):
         return lambda: None  # the pool reconnects by itself
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def backend(
-    request: pytest.FixtureRequest, db_path: Path, clock: Callable[[], float]
-) -> Iterator[Backend]:
-    chosen: Backend
-    if request.param == "sqlite":
-        chosen = SqliteBackend(clock, db_path)
-    else:
-        chosen = PostgresBackend(clock, request.getfixturevalue("postgres_schema"))
-    yield chosen
-    chosen.close()
+backend = backends.backend_fixture(SqliteBackend, PostgresBackend)
 
 
 @pytest.fixture(scope="module")
