@@ -143,6 +143,12 @@ class Match:
     candidates: tuple[Council, ...] = ()
 
 
+def _exact_keys(name: str) -> set[str]:
+    """The forms of a name an answer must read as to match it exactly; two councils may not
+    share one (parse_directory checks), or match() could not tell them apart."""
+    return {_normal(name), core_name(name)}
+
+
 class Directory:
     def __init__(self, councils: Iterable[Council] = (), *, source: str = "") -> None:
         self.councils = tuple(councils)
@@ -151,7 +157,7 @@ class Directory:
         self._exact: dict[str, Council] = {}
         for council in self.councils:
             for name in council.names:
-                for key in {_normal(name), core_name(name)}:
+                for key in _exact_keys(name):
                     self._exact.setdefault(key, council)
                 self._keys.append((core_name(name), council))
 
@@ -366,7 +372,7 @@ def parse_directory(raw: Any, where: str = "local_authorities.yaml") -> tuple[Di
         if file_example and not example:
             problems.append(f"{here}: the file is marked as an example, so every entry must be too")
         for alias in (name, *aliases):
-            for key in {_normal(alias), core_name(alias)}:
+            for key in _exact_keys(alias):
                 if key in owner and owner[key] != name:
                     problems.append(
                         f"{here}: name {alias!r} reads the same as one of {owner[key]!r}'s; "
