@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import getpass
-import itertools
 import json
 import sys
 from collections.abc import Callable, Iterable
@@ -108,16 +107,14 @@ def run_lines(
     """Non-interactive chat: one message per input line, replies as text or JSON lines."""
     who = conversation(thread="stdin")
     last: list[Reply] = []
-    lines = iter(lines)
-    first_line = next(lines, None)
-    if first_line is not None and first_line.strip():
-        # an unfinished conversation from an earlier run is named before the first line
-        # goes into it
-        last = _write(engine.handle(Inbound(who, action="cmd:return")), out, as_json, save)
-    for line in itertools.chain([first_line] if first_line is not None else [], lines):
+    for number, line in enumerate(lines):
         line = line.rstrip("\n")
         if not line.strip():
             continue
+        if number == 0:
+            # an unfinished conversation from an earlier run is named before the first line
+            # goes into it
+            last = _write(engine.handle(Inbound(who, action="cmd:return")), out, as_json, save)
         # a number picks from what is on screen now, nothing older
         last = _write(engine.handle(to_inbound(line, last, who)), out, as_json, save)
 
