@@ -108,6 +108,7 @@ class ClauseIndex:
         self._headings: dict[str, list[int]] = {}  # heading -> its clauses, in order
         for i, clause in enumerate(self.clauses):
             self._headings.setdefault(clause.heading.lower(), []).append(i)
+        self._heading_names = list(self._headings)  # the choices a quoted heading is matched in
         self._correct = lru_cache(maxsize=4096)(self._correct_uncached)
 
     # --- pickling (the on-disk cache): the typo memo is rebuilt, not stored ------------
@@ -130,7 +131,7 @@ class ClauseIndex:
             # each distinct heading is compared once; its paragraphs follow in document order
             matches = process.extract(
                 text.lower(),
-                list(self._headings),
+                self._heading_names,
                 scorer=fuzz.ratio,
                 score_cutoff=HEADING_MATCH,
                 limit=None,
