@@ -30,20 +30,20 @@ def fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _check_out(out: Path, option: str = "--out") -> None:
+def _check_out(out: Path) -> None:
     """A file path we can write to, or a clear error (never a traceback)."""
     if "\x00" in str(out):
-        raise fail(f"{option}: the path contains a NUL character")
+        raise fail("--out: the path contains a NUL character")
     try:
         if out.is_dir():
-            raise fail(f"{option} {out}: that is a folder; give a file name")
+            raise fail(f"--out {out}: that is a folder; give a file name")
         if not out.parent.is_dir():
-            raise fail(f"{option} {out}: the folder {out.parent} does not exist")
+            raise fail(f"--out {out}: the folder {out.parent} does not exist")
         if not os.access(out.parent, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
-            raise fail(f"{option} {out}: permission denied")
+            raise fail(f"--out {out}: permission denied")
     except OSError as exc:  # e.g. a name longer than the file system allows
         name = str(out) if len(str(out)) <= 80 else str(out)[:77] + "..."
-        raise fail(f"{option} {name}: {exc.strerror or exc}") from exc
+        raise fail(f"--out {name}: {exc.strerror or exc}") from exc
 
 
 def _settings() -> Any:
@@ -352,10 +352,13 @@ def serve_telegram(
 
 
 # ------------------------------------------------------------------------ audit, purge
-def _where(database: str | None) -> str:
+def _where(database: str | None, settings: Any = None) -> str:
+    """The database a command works on: --database, else the setting, else the default."""
     from bot.dialogue import default_database
 
-    return str(database or _settings().database or default_database())
+    if database:
+        return database
+    return str((settings or _settings()).database or default_database())
 
 
 def _sqlite_file(where: str) -> Path | None:
@@ -472,7 +475,7 @@ def purge(
         _duration(older_than) if older_than is not None else settings.audit_retention_days * 86400
     )
     idle_seconds = min(settings.idle_minutes * 60, audit_seconds)
-    where = _where(database)
+    where = _where(database, settings)
     path = _sqlite_file(where)
     if path is not None and not path.is_file():
         typer.echo(f"nothing to purge: no database at {path}")
