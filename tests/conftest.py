@@ -19,7 +19,6 @@ from bot.paths import knowledge_dir
 
 def pytest_configure(config: pytest.Config) -> None:
     # the look-up index cache goes to a throwaway folder, not the user's home
-    import os
     import tempfile
 
     os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="protocolbot-test-cache-")
