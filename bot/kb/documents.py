@@ -11,6 +11,9 @@ from pydantic import TypeAdapter, ValidationError
 from bot.kb.model import Document
 
 _DOCUMENTS = TypeAdapter(list[Document])
+# libyaml's loader reads the same YAML as the pure-Python one, several times faster; a build
+# of PyYAML without libyaml falls back to the Python loader
+_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class KnowledgeError(Exception):
@@ -20,7 +23,7 @@ class KnowledgeError(Exception):
 def read_yaml(path: Path, what: str) -> Any:
     """A data file an administrator edits, or a KnowledgeError naming the file and the fault."""
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise KnowledgeError(f"{path}: cannot read {what}: {exc}") from exc
 
