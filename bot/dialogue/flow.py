@@ -135,6 +135,9 @@ class Step(BaseModel):
     personal: bool = False  # a case detail: never echoed into a shared channel
     plain: bool = False  # a say step that states no protocol requirement (no citation needed)
     many: bool = False  # a council question that takes several councils
+    # a yes/no question asking whether a child may be at risk of harm ("yes" means a risk was
+    # signalled); kb check insists every path through a flow other than safeguarding passes one
+    screens_risk: bool = False
     cite: tuple[str, ...] = ()
     title: str | None = None  # draft title
     filename: str | None = None  # draft file name
@@ -165,6 +168,8 @@ class Step(BaseModel):
             raise ValueError(f"step {self.id!r}: max_age belongs to date or text questions")
         if rules.needs_email and self.type != "text":
             raise ValueError(f"step {self.id!r}: needs_email belongs to text questions")
+        if self.screens_risk and not (self.ask and self.type == "yesno"):
+            raise ValueError(f"step {self.id!r}: screens_risk belongs to yes/no questions")
         if self.draft and not self.title:
             raise ValueError(f"step {self.id!r}: a draft step needs a title")
         return self
@@ -213,6 +218,9 @@ class Flow(BaseModel):
     # safeguarding flow if not. Risk words in a message then do not pre-empt it when the
     # message is clearly about this flow; the loader checks the early call is there.
     checks_referral_first: bool = False
+    # why this flow need not ask about risk to a child on every path (kb check lists these);
+    # without it every path must pass a question marked screens_risk
+    risk_check_exempt: str | None = None
 
     @field_validator("id")
     @classmethod
