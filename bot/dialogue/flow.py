@@ -135,8 +135,9 @@ class Step(BaseModel):
     personal: bool = False  # a case detail: never echoed into a shared channel
     plain: bool = False  # a say step that states no protocol requirement (no citation needed)
     many: bool = False  # a council question that takes several councils
-    # a yes/no question asking whether a child may be at risk of harm ("yes" means a risk was
-    # signalled); kb check insists every path through a flow other than safeguarding passes one
+    # a question asking whether a child may be at risk of harm: yes/no, or a choice with a
+    # "no" option; any answer but "no" ("yes", "not sure") means a risk was signalled. kb check
+    # insists every path through a flow other than safeguarding passes one
     screens_risk: bool = False
     cite: tuple[str, ...] = ()
     title: str | None = None  # draft title
@@ -168,8 +169,13 @@ class Step(BaseModel):
             raise ValueError(f"step {self.id!r}: max_age belongs to date or text questions")
         if rules.needs_email and self.type != "text":
             raise ValueError(f"step {self.id!r}: needs_email belongs to text questions")
-        if self.screens_risk and not (self.ask and self.type == "yesno"):
-            raise ValueError(f"step {self.id!r}: screens_risk belongs to yes/no questions")
+        if self.screens_risk and not (
+            self.ask and "no" in {c.value for c in self.choices()}
+        ):
+            raise ValueError(
+                f"step {self.id!r}: screens_risk belongs to a yes/no question, or a choice "
+                "with a 'no' option"
+            )
         if self.draft and not self.title:
             raise ValueError(f"step {self.id!r}: a draft step needs a title")
         return self
