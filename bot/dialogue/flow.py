@@ -169,9 +169,7 @@ class Step(BaseModel):
             raise ValueError(f"step {self.id!r}: max_age belongs to date or text questions")
         if rules.needs_email and self.type != "text":
             raise ValueError(f"step {self.id!r}: needs_email belongs to text questions")
-        if self.screens_risk and not (
-            self.ask and "no" in {c.value for c in self.choices()}
-        ):
+        if self.screens_risk and not (self.ask and "no" in {c.value for c in self.choices()}):
             raise ValueError(
                 f"step {self.id!r}: screens_risk belongs to a yes/no question, or a choice "
                 "with a 'no' option"
