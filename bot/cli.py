@@ -483,7 +483,8 @@ def purge(
     store, audit = _open_stores(where, idle_seconds=idle_seconds)
     try:
         sessions = store.expire()
-        cutoff = dt.datetime.fromtimestamp(time.time() - audit_seconds, dt.UTC)
+        # a retention longer than the clock has run ("999999d") keeps everything since 1970
+        cutoff = dt.datetime.fromtimestamp(max(time.time() - audit_seconds, 0), dt.UTC)
         events = audit.purge(cutoff) if audit is not None else 0
     except AuditUnavailable as exc:
         raise fail(f"could not purge the audit log: {exc}", 1) from exc

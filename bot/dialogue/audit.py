@@ -274,9 +274,16 @@ def audit_for(store: SessionStore) -> AuditLog | None:
 
 
 # --- export ----------------------------------------------------------------------------
+# what makes a spreadsheet run a cell: a formula sign, in ASCII or full width, or a pipe
+# (DDE), even behind leading spaces or line breaks, which some spreadsheets skip
+_FORMULA_START = frozenset("=+-@|＝＋－＠｜")
+
+
 def _cell(value: str) -> str:
-    # a spreadsheet runs a cell starting with = + - @ as a formula; user ids come from outside
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+    # user ids and workspace names come from outside: none may become a formula
+    if value[:1] in ("\t", "\r", "\n") or value.lstrip()[:1] in _FORMULA_START:
+        return "'" + value
+    return value
 
 
 def write_csv(events: Iterable[AuditEvent], out: IO[str]) -> int:

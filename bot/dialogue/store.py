@@ -93,6 +93,7 @@ def open_store(
         from bot.dialogue.store_postgres import PostgresStore
 
         url = "postgresql://" + text.partition("://")[2]
+        _check_port(url)
         return PostgresStore(url, idle_seconds=idle_seconds, clock=clock)
     if scheme not in {"", "sqlite"}:
         raise StoreError(
@@ -106,6 +107,22 @@ def open_store(
             f"(sqlite:///relative/file or sqlite:////absolute/file), not {text!r}"
         )
     return SqliteStore(path, idle_seconds=idle_seconds, clock=clock)
+
+
+def _check_port(url: str) -> None:
+    """A port that is not a number is the operator's typo: say so in a line (urllib would
+    raise deep inside the first connection attempt), without echoing the password."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    try:
+        parts.port  # noqa: B018 - reading it is the check
+    except ValueError:
+        port = parts.netloc.rpartition("@")[2].rpartition(":")[2]
+        raise StoreError(
+            f"PROTOCOLBOT_DATABASE: the port {port!r} in the PostgreSQL URL is not a number "
+            "from 1 to 65535 (postgresql://user:password@host:port/dbname)"
+        ) from None
 
 
 def sqlite_path(database: str | Path) -> str | None:

@@ -546,3 +546,54 @@ def test_a_new_database_file_is_readable_by_its_owner_only(tmp_path: Path) -> No
     assert path.parent.stat().st_mode & 0o777 == 0o700
     for side in path.parent.glob("*-wal"):
         assert side.stat().st_mode & 0o077 == 0, side
+
+
+def test_a_retention_longer_than_the_clock_has_run_keeps_everything(
+    engine: Engine, backend: Backend
+) -> None:
+    say(engine, "a child needs advocacy")
+    result = run("purge", "--older-than", "999999d", "--database", backend.setting)
+    assert result.exit_code == 0, result.output
+    assert "deleted 0 audit event(s) recorded before 1970-01-01" in result.output
+    assert len(backend.rows()) == 1
+
+
+@pytest.mark.parametrize("port", ["abc", "99999", "5432x"])
+def test_a_postgres_url_whose_port_is_not_a_number_is_one_line(port: str) -> None:
+    result = run("purge", "--database", f"postgresql://bot:hunter2@127.0.0.1:{port}/sessions")
+    assert result.exit_code == 1, result.output
+    assert f"the port '{port}' in the PostgreSQL URL is not a number" in result.output
+    assert "hunter2" not in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "=1+1",
+        "+1",
+        "-1",
+        "@SUM(A1)",
+        " =1+1",
+        "\n=1+1",
+        "\r\n+cmd",
+        "\t@x",
+        "＝1+1",
+        "|calc",
+        "  ＋1",
+    ],
+)
+def test_export_neutralises_every_cell_a_spreadsheet_would_run(value: str) -> None:
+    at = dt.datetime(2026, 3, 1, 9, 30, tzinfo=dt.UTC)
+    event = AuditEvent("slack", "T1", value, "f", (), (), (), (), at)
+    out = io.StringIO()
+    write_csv([event], out)
+    row = list(csv.reader(io.StringIO(out.getvalue())))[1]
+    assert row[3] == "'" + value
+
+
+def test_export_leaves_ordinary_cells_alone() -> None:
+    at = dt.datetime(2026, 3, 1, 9, 30, tzinfo=dt.UTC)
+    event = AuditEvent("slack", "T1", "U123 -1", "f", (), (), (), (), at)
+    out = io.StringIO()
+    write_csv([event], out)
+    assert list(csv.reader(io.StringIO(out.getvalue())))[1][3] == "U123 -1"
