@@ -153,6 +153,8 @@ class Engine:
         except StoreUnavailable:
             log.warning("session store unavailable on save")
             return [self._try_again()], None
+        if not turn.replies:  # e.g. a chat opened with nothing to resume: nothing happened
+            return [], None
         flow = turn.session.flow or flow_before
         return turn.replies, AuditEvent.of_turn(inbound.conversation, flow, turn.replies)
 

@@ -40,7 +40,12 @@ class Conversation:
 
     @property
     def key(self) -> str:
-        return "|".join((self.channel, self.workspace, self.user, self.thread))
+        """The four parts joined by "|", each with "%" and "|" percent-encoded, so two
+        different conversations never share a key (ids without either read as before)."""
+        return "|".join(
+            part.replace("%", "%25").replace("|", "%7C")
+            for part in (self.channel, self.workspace, self.user, self.thread)
+        )
 
 
 @dataclass(frozen=True, slots=True)

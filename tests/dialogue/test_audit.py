@@ -597,3 +597,13 @@ def test_export_leaves_ordinary_cells_alone() -> None:
     out = io.StringIO()
     write_csv([event], out)
     assert list(csv.reader(io.StringIO(out.getvalue())))[1][3] == "U123 -1"
+
+
+def test_opening_the_chat_with_nothing_to_resume_records_nothing(
+    engine: Engine, backend: Backend
+) -> None:
+    for _ in range(3):
+        assert engine.handle(Inbound(WHO, action="cmd:return")) == []
+    assert backend.rows() == []
+    say(engine, "a child needs advocacy")
+    assert len(backend.rows()) == 1

@@ -175,3 +175,14 @@ def test_a_contact_nobody_has_verified_is_marked_wherever_it_is_shown(engine: En
     shown = "\n".join(r.text for r in replies)
     assert "0300 061 0614 [unverified]" in shown
     assert "0300 061 0614\n" not in shown + "\n"
+
+
+def test_ids_containing_the_separator_never_share_a_session(engine: Engine) -> None:
+    one = Conversation("test", "T1", "a|b", "c")
+    other = Conversation("test", "T1", "a", "b|c")
+    assert one.key != other.key
+    assert Conversation("test", "T1", "U1", "D1").key == "test|T1|U1|D1"  # unchanged
+    assert Conversation("t", "w", "50%7C", "x").key != Conversation("t", "w", "50|", "x").key
+    engine.handle(Inbound(one, text="a child needs advocacy"))
+    replies = engine.handle(Inbound(other, action="cmd:return"))
+    assert not any("unfinished" in r.text for r in replies)
