@@ -129,8 +129,14 @@ def lookup(
             f"unknown document {doc!r}; choose one of: {', '.join(sorted(index.kb.documents))}"
         )
     if query == "-":
-        for line in sys.stdin:
-            # a blank line still gets its own (error) line, so output line N answers input line N
+        from bot.channels.console import input_lines, unreadable
+
+        for number, line in enumerate(input_lines(sys.stdin), start=1):
+            # a blank or unreadable line still gets its own (error) line, so output line N
+            # answers input line N
+            if line is None:
+                sys.stdout.write(json.dumps([{"error": unreadable(number)}]) + "\n")
+                continue
             line = line.strip()
             try:
                 result = index.search(line, k=k, document=doc)
@@ -246,7 +252,13 @@ def chat(
     database: Annotated[str | None, typer.Option(help="session database (file or URL)")] = None,
 ) -> None:
     """Talk to the bot in the terminal (reads lines from standard input when piped)."""
-    from bot.channels.console import DraftSaver, is_terminal, run_interactive, run_lines
+    from bot.channels.console import (
+        DraftSaver,
+        input_lines,
+        is_terminal,
+        run_interactive,
+        run_lines,
+    )
 
     if out is not None:
         _check_out(out)
@@ -255,7 +267,7 @@ def chat(
     if is_terminal() and not as_json:
         run_interactive(engine, save)
     else:
-        run_lines(engine, sys.stdin, sys.stdout, as_json=as_json, save=save)
+        run_lines(engine, input_lines(sys.stdin), sys.stdout, as_json=as_json, save=save)
 
 
 @app.command()
@@ -278,8 +290,12 @@ def route(
         }
 
     if message == "-":
-        for line in sys.stdin:
-            if line.strip():
+        from bot.channels.console import input_lines, unreadable
+
+        for number, line in enumerate(input_lines(sys.stdin), start=1):
+            if line is None:
+                sys.stdout.write(json.dumps({"error": unreadable(number)}) + "\n")
+            elif line.strip():
                 sys.stdout.write(json.dumps(one(line.strip()), ensure_ascii=False) + "\n")
         return
     if not message.strip():

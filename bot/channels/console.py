@@ -5,7 +5,7 @@ from __future__ import annotations
 import getpass
 import json
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -40,9 +40,28 @@ def to_inbound(text: str, last: list[Reply], who: Conversation) -> Inbound:
     """A typed number picks that option of the last turn, counted across all its replies."""
     stripped = text.strip()
     offered = [o for r in last for o in r.options]
-    if stripped.isdigit() and offered and 1 <= int(stripped) <= len(offered):
+    # ASCII digits only: "²" and "①" are digits to str.isdigit, but not numbers int() reads
+    if stripped.isascii() and stripped.isdigit() and offered and 1 <= int(stripped) <= len(offered):
         return Inbound(who, action=offered[int(stripped) - 1].value)
     return Inbound(who, text=stripped)
+
+
+def input_lines(stream: IO[str]) -> Iterator[str | None]:
+    """Piped input, one line at a time; None for a line that is not UTF-8 text, so the
+    caller can say which line it skipped and still answer every line around it."""
+    binary: IO[bytes] | None = getattr(stream, "buffer", None)
+    if binary is None:  # already text (a test's StringIO): nothing to decode
+        yield from stream
+        return
+    for raw in binary:
+        try:
+            yield raw.decode("utf-8")
+        except UnicodeDecodeError:
+            yield None
+
+
+def unreadable(number: int) -> str:
+    return f"Line {number} of the input is not UTF-8 text, so it was skipped."
 
 
 def citation_note(reply: Reply) -> str | None:
@@ -98,7 +117,7 @@ class DraftSaver:
 
 def run_lines(
     engine: Engine,
-    lines: Iterable[str],
+    lines: Iterable[str | None],
     out: IO[str],
     *,
     as_json: bool = False,
@@ -108,13 +127,19 @@ def run_lines(
     who = conversation(thread="stdin")
     last: list[Reply] = []
     for number, line in enumerate(lines):
-        line = line.rstrip("\n")
-        if not line.strip():
-            continue
         if number == 0:
             # an unfinished conversation from an earlier run is named before the first line
             # goes into it
             last = _write(engine.handle(Inbound(who, action="cmd:return")), out, as_json, save)
+        if line is None:
+            said = unreadable(number + 1)
+            out.write(
+                json.dumps({"kind": "error", "text": said}) + "\n" if as_json else said + "\n"
+            )
+            continue
+        line = line.rstrip("\n")
+        if not line.strip():
+            continue
         # a number picks from what is on screen now, nothing older
         last = _write(engine.handle(to_inbound(line, last, who)), out, as_json, save)
 
