@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.channels.console import to_inbound
-from bot.dialogue import Conversation, Option, Reply
+from bot.dialogue import Conversation, Engine, Option, Reply
 
 BAD = b"\xff\xfe hello\n"
 
@@ -71,3 +71,24 @@ def test_a_number_only_unicode_calls_a_digit_is_text_not_an_option(typed: str) -
     inbound = to_inbound(typed, last, who)
     assert inbound.action is None and inbound.text == typed
     assert to_inbound("2", last, who).action == "ans:x:no"
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "? ombudsman \x1b]0;PWNED\x07 \x1b[2J",
+        "? ombudsman \x9b2J\x1b[31m",
+        "lookup ombudsman\x07\x08\x1b]2;PWNED\x1b\\",
+    ],
+)
+def test_escape_sequences_typed_into_a_look_up_are_not_echoed(engine: Engine, typed: str) -> None:
+    import io
+
+    from bot.channels.console import run_lines
+
+    out = io.StringIO()
+    run_lines(engine, [typed + "\n"], out)
+    shown = out.getvalue()
+    assert "ombudsman" in shown.lower()
+    assert not any(ch in shown for ch in "\x1b\x07\x08\x9b"), repr(shown)
+    assert "PWNED" not in shown and "[2J" not in shown and "[31m" not in shown

@@ -33,17 +33,23 @@ class Checked:
 
 # terminal escape sequences (colours, cursor moves, titles) pasted with an answer: taken out
 # whole, not just their ESC, or "[31m" would be left in the draft
-_ESCAPES = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
+_ESCAPES = re.compile(
+    r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])"
+    r"|\x9b[0-?]*[ -/]*[@-~]"  # the same control sequence introduced by its 8-bit form
+)
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
-def _control_free(text: str) -> str:
-    return re.sub(r"[\x00-\x08\x0b-\x1f\x7f]", "", _ESCAPES.sub("", text)).strip()
+def control_free(text: str) -> str:
+    """Text without terminal escape sequences or control characters (line breaks and tabs
+    stay), trimmed: what a user typed, safe to store, draft and echo to a terminal."""
+    return _CONTROLS.sub("", _ESCAPES.sub("", text)).strip()
 
 
 def check_answer(
     step: Step, text: str, today: dt.date | None = None, directory: Directory | None = None
 ) -> Checked:
-    text = _control_free(text)
+    text = control_free(text)
     lowered = text.lower().rstrip(".!")
     if step.type == "yesno":
         first = lowered.split()[0] if lowered.split() else ""

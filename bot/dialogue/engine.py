@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from bot.dialogue.answers import check_answer
+from bot.dialogue.answers import check_answer, control_free
 from bot.dialogue.audit import AuditEvent, AuditLog
 from bot.dialogue.flow import END, SAFEGUARDING, Flow, Step
 from bot.dialogue.messages import NAVIGATION, Draft, DraftField, Inbound, Option, Reply
@@ -187,11 +187,16 @@ def _quoted(heading: str, citations: tuple[Citation, ...]) -> str:
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_ESCAPE_OR_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def _well_formed(inbound: Inbound) -> Inbound:
     """Lone surrogates (a bad JSON escape, undecodable terminal bytes) cannot be encoded, so
-    they could not be stored, hashed or sent; they become U+FFFD, as a decoder would make them."""
+    they could not be stored, hashed or sent; they become U+FFFD, as a decoder would make them.
+    Terminal escape sequences and control characters go from typed text: a look-up or a
+    menu echoes what was typed, and an echoed sequence would retitle or clear the terminal."""
+    if _ESCAPE_OR_CONTROL.search(inbound.text):
+        inbound = dataclasses.replace(inbound, text=control_free(inbound.text))
     if not (
         _SURROGATE.search(inbound.text)
         or _SURROGATE.search(inbound.action or "")
