@@ -30,10 +30,14 @@ def fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _check_out(out: Path) -> None:
-    """A file path we can write to, or a clear error (never a traceback)."""
+def _check_out(out: Path, database: str | None = None) -> None:
+    """A file path we can write to, or a clear error (never a traceback).
+
+    Never the session database (nor its -wal, -shm or -journal file) nor a knowledge or
+    flows file: an output written there would destroy the audit trail or the protocols."""
     if "\x00" in str(out):
         raise fail("--out: the path contains a NUL character")
+    _refuse_protected(out, database)
     try:
         if out.is_dir():
             raise fail(f"--out {out}: that is a folder; give a file name")
@@ -44,6 +48,32 @@ def _check_out(out: Path) -> None:
     except OSError as exc:  # e.g. a name longer than the file system allows
         name = str(out) if len(str(out)) <= 80 else str(out)[:77] + "..."
         raise fail(f"--out {name}: {exc.strerror or exc}") from exc
+
+
+def _refuse_protected(out: Path, database: str | None) -> None:
+    from bot.paths import flows_dir, knowledge_dir
+
+    try:
+        target = out.resolve()
+        settings = _settings()
+        data = [knowledge_dir(), flows_dir(), settings.knowledge_dir, settings.flows_dir]
+        folders = [Path(d).resolve() for d in data if d is not None]
+        sqlite = _sqlite_file(_where(database, settings))
+        contacts = settings.contacts_file and Path(settings.contacts_file).resolve()
+    except (OSError, RuntimeError):  # unresolvable: the checks after this one say why
+        return
+    if contacts is not None and target == contacts:
+        raise fail(f"--out {out}: that is the contacts file; give another file name")
+    if sqlite is not None:
+        db = sqlite.resolve()
+        if target in {db, *(db.with_name(db.name + s) for s in ("-wal", "-shm", "-journal"))}:
+            raise fail(f"--out {out}: that is the session database; give another file name")
+    for folder in folders:
+        if target == folder or folder in target.parents:
+            raise fail(
+                f"--out {out}: that is inside the bot's data folder {folder}; "
+                "give a file name elsewhere"
+            )
 
 
 def _settings() -> Any:
@@ -261,7 +291,7 @@ def chat(
     )
 
     if out is not None:
-        _check_out(out)
+        _check_out(out, database)
     engine = _engine(database)
     save = DraftSaver(out)
     if is_terminal() and not as_json:
@@ -421,7 +451,7 @@ def audit_export(
     except ValueError:
         raise fail(f"--since {since!r}: not a date; use YYYY-MM-DD, e.g. 2026-01-31") from None
     if out is not None:
-        _check_out(out)
+        _check_out(out, database)
     where = _where(database)
     path = _sqlite_file(where)
     if path is not None and not path.is_file():
@@ -436,7 +466,9 @@ def audit_export(
         if out is None:
             count = write(audit.events(start), sys.stdout)
         else:
-            with out.open("w", encoding="utf-8", newline="") as handle:
+            from bot.outputs import private_writer
+
+            with private_writer(out) as handle:
                 count = write(audit.events(start), handle)
     except AuditUnavailable as exc:
         raise fail(f"could not read the audit log: {exc}", 1) from exc

@@ -70,3 +70,71 @@ def test_every_draft_of_a_run_is_kept_in_the_out_file(tmp_path: Path) -> None:
     saved = out.read_text(encoding="utf-8")
     assert "an older file's contents" not in saved  # the run's first draft replaces it
     assert saved.count("DRAFT - check every detail") == 2  # the referral and the child's note
+
+
+# --- outputs never overwrite the bot's own files -----------------------------------------
+def export(*args: str) -> Result:
+    return CliRunner().invoke(app, ["audit", "export", "--since", "2026-01-01", *args])
+
+
+def a_database_with_history(tmp_path: Path) -> Path:
+    db = tmp_path / "s.sqlite3"
+    result = chat("--database", str(db), stdin="a child needs advocacy\n")
+    assert result.exit_code == 0, result.output
+    return db
+
+
+@pytest.mark.parametrize("suffix", ["", "-wal", "-shm", "-journal"])
+def test_no_output_may_be_the_session_database(tmp_path: Path, suffix: str) -> None:
+    db = a_database_with_history(tmp_path)
+    target = tmp_path / f"s.sqlite3{suffix}"
+    for result in (
+        export("--out", str(target), "--database", str(db)),
+        chat("--out", str(target), "--database", str(db), stdin="menu\n"),
+        # the same file by another spelling of its path
+        export("--out", str(tmp_path / "." / f"s.sqlite3{suffix}"), "--database", str(db)),
+    ):
+        assert result.exit_code == 2, result.output
+        assert "that is the session database" in result.output
+    # still the database, audit trail and all
+    assert db.read_bytes().startswith(b"SQLite format 3")
+    assert "1 audit event(s)" in export("--database", str(db)).output
+
+
+def test_no_output_may_be_a_knowledge_or_flows_file(tmp_path: Path) -> None:
+    from bot.paths import flows_dir, knowledge_dir
+
+    db = str(tmp_path / "s.sqlite3")
+    for target in (knowledge_dir() / "contacts.yaml", flows_dir() / "lgo_complaint.yaml"):
+        before = target.read_bytes()
+        for result in (
+            export("--out", str(target), "--database", db),
+            chat("--out", str(target), "--database", db, stdin="menu\n"),
+        ):
+            assert result.exit_code == 2, result.output
+            assert "inside the bot's data folder" in result.output
+        assert target.read_bytes() == before
+
+
+def test_an_export_is_private_and_whole_or_not_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = a_database_with_history(tmp_path)
+    out = tmp_path / "audit.csv"
+    result = export("--out", str(out), "--database", str(db))
+    assert result.exit_code == 0, result.output
+    assert out.stat().st_mode & 0o777 == 0o600
+    whole = out.read_text()
+    assert whole.startswith("time_utc") and len(whole.splitlines()) == 2
+
+    import bot.dialogue.audit as audit
+
+    def full_disk(events: object, handle: object) -> int:
+        handle.write("time_utc,half a row")  # type: ignore[attr-defined]
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(audit, "write_csv", full_disk)
+    result = export("--out", str(out), "--database", str(db))
+    assert result.exit_code == 1 and "No space left on device" in result.output
+    assert out.read_text() == whole  # the earlier export, not half of the new one
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
