@@ -516,7 +516,7 @@ def purge(
     import time
 
     from bot.dialogue import StoreError
-    from bot.dialogue.audit import AuditUnavailable
+    from bot.dialogue.audit import AuditUnavailable, WalNotEmptied
 
     settings = _settings()
     audit_seconds = (
@@ -534,6 +534,9 @@ def purge(
         # a retention longer than the clock has run ("999999d") keeps everything since 1970
         cutoff = dt.datetime.fromtimestamp(max(time.time() - audit_seconds, 0), dt.UTC)
         events = audit.purge(cutoff) if audit is not None else 0
+    except WalNotEmptied as exc:
+        typer.echo(f"deleted {sessions} session(s) idle over {idle_seconds / 60:g} minutes")
+        raise fail(f"purge incomplete: {exc}", 1) from exc
     except AuditUnavailable as exc:
         raise fail(f"could not purge the audit log: {exc}", 1) from exc
     except StoreError as exc:

@@ -119,6 +119,22 @@ class AuditEvent:
         }
 
 
+CHECKPOINT_WAIT_SECONDS = 5.0  # how long purge waits for other readers to let go of the WAL
+
+
+class WalNotEmptied(AuditUnavailable):
+    """The purge committed, but another connection's open read transaction kept the
+    write-ahead log from being emptied, so the purged rows are still in the -wal file."""
+
+    def __init__(self, purged: int) -> None:
+        super().__init__(
+            f"deleted {purged} audit event(s), but another connection (a running bot, or a "
+            "backup) holds a read transaction, so the deleted rows and sessions are still in "
+            "the database's -wal file; run purge again when it has finished"
+        )
+        self.purged = purged
+
+
 class AuditLog(Protocol):
     def record(self, event: AuditEvent) -> None: ...
     def events(self, since: dt.datetime) -> Iterator[AuditEvent]: ...
@@ -248,10 +264,17 @@ class SqliteAuditLog:
                     raise
                 self._db.execute("COMMIT")
                 # copy the deletions into the main file and empty the WAL, so neither the
-                # purged rows nor sessions deleted before this call linger in it
-                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                # purged rows nor sessions deleted before this call linger in it; a reader
+                # in the middle of a transaction holds the WAL, so wait a little for it
+                self._db.execute(f"PRAGMA busy_timeout = {int(CHECKPOINT_WAIT_SECONDS * 1000)}")
+                try:
+                    busy = self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+                finally:
+                    self._db.execute("PRAGMA busy_timeout = 5000")
         except sqlite3.Error as exc:
             raise AuditUnavailable(str(exc)) from exc
+        if busy:
+            raise WalNotEmptied(int(gone))
         return int(gone)
 
     def close(self) -> None:

@@ -32,6 +32,7 @@ from bot.dialogue import (
     PostgresStore,
     Reply,
     SqliteAuditLog,
+    SqliteStore,
     open_engine,
 )
 from bot.dialogue.audit import audit_for, write_csv, write_jsonl
@@ -607,3 +608,25 @@ def test_opening_the_chat_with_nothing_to_resume_records_nothing(
     assert backend.rows() == []
     say(engine, "a child needs advocacy")
     assert len(backend.rows()) == 1
+
+
+def test_purge_says_so_when_a_reader_keeps_purged_rows_in_the_wal(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bot.dialogue.audit as audit
+
+    if not isinstance(engine.store, SqliteStore):
+        pytest.skip("the write-ahead log is SQLite's")
+    monkeypatch.setattr(audit, "CHECKPOINT_WAIT_SECONDS", 0.05)
+    say(engine, "a child needs advocacy")
+    reader = sqlite3.connect(engine.store.path)
+    try:
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM audit_events").fetchone()  # holds a snapshot
+        result = run("purge", "--older-than", "1h", "--database", str(engine.store.path))
+        assert result.exit_code == 1, result.output
+        assert "purge incomplete" in result.output and "-wal file" in result.output
+    finally:
+        reader.close()
+    result = run("purge", "--older-than", "1h", "--database", str(engine.store.path))
+    assert result.exit_code == 0, result.output
