@@ -89,9 +89,8 @@ class Engine:
         try:
             with self.store.turn(inbound.conversation.key):
                 replies, event = self._handle(inbound)
-        except StoreUnavailable:
-            log.warning("session store unavailable for a turn")
-            return [self._try_again()]
+        except StoreUnavailable as exc:
+            return [self._store_fault(exc, "for a turn")]
         if event is not None:  # after the commit: the audit never costs the user the turn
             self._record(event)
         self._sweep()
@@ -123,9 +122,8 @@ class Engine:
         key = inbound.conversation.key
         try:
             session, expired = self.store.load(key)
-        except StoreUnavailable:
-            log.warning("session store unavailable on load")
-            return [self._try_again()], None
+        except StoreUnavailable as exc:
+            return [self._store_fault(exc, "on load")], None
         flow_before = session.flow if session else None
         turn = _Turn(self, session or Session(key=key), inbound)
         if expired:
@@ -150,16 +148,26 @@ class Engine:
                 self.store.delete(key)  # nothing worth keeping: no answers linger
             else:
                 self.store.save(turn.session)
-        except StoreUnavailable:
-            log.warning("session store unavailable on save")
-            return [self._try_again()], None
+        except StoreUnavailable as exc:
+            return [self._store_fault(exc, "on save")], None
         if not turn.replies:  # e.g. a chat opened with nothing to resume: nothing happened
             return [], None
         flow = turn.session.flow or flow_before
         return turn.replies, AuditEvent.of_turn(inbound.conversation, flow, turn.replies)
 
     @staticmethod
-    def _try_again() -> Reply:
+    def _store_fault(exc: StoreUnavailable, when: str) -> Reply:
+        """What the user is told when the store fails: try again for a passing fault, tell an
+        administrator for one that will not clear. The log names the class of fault only."""
+        if exc.permanent:
+            log.error("session store fault %s: %s (permanent)", when, exc.fault)
+            return Reply(
+                "Sorry, the bot cannot save conversations at the moment because of a fault in "
+                "its database that will not clear by itself, so nothing has changed. Please "
+                "tell an administrator; trying again will not help until it is fixed.",
+                kind="error",
+            )
+        log.warning("session store unavailable %s: %s", when, exc.fault)
         return Reply(
             "Sorry, I couldn't save your progress just now, so nothing has changed. "
             "Please try again in a moment.",

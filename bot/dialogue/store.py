@@ -29,7 +29,40 @@ class StoreError(Exception):
 
 
 class StoreUnavailable(StoreError):
-    """The store could not be read or written; the turn should be retried by the user."""
+    """The store could not be read or written.
+
+    ``fault`` names the class of reason for logs and operators (never the statement or any
+    data); ``permanent`` is True for a fault that retrying will not clear (a corrupt or
+    read-only database, a full disk, missing privileges), False for one that may (a lock held
+    by another turn, a dropped connection): only then is the user told to try again."""
+
+    def __init__(self, message: str, fault: str = "unavailable", permanent: bool = False) -> None:
+        super().__init__(message)
+        self.fault = fault
+        self.permanent = permanent
+
+
+# SQLite's primary result codes (sqlite3.Error.sqlite_errorname) that no retry clears
+_SQLITE_PERMANENT = {
+    "SQLITE_CORRUPT": "corrupt database",
+    "SQLITE_NOTADB": "not a database",
+    "SQLITE_READONLY": "read-only database",
+    "SQLITE_FULL": "disk full",
+    "SQLITE_CANTOPEN": "cannot open the database file",
+    "SQLITE_PERM": "permission denied",
+    "SQLITE_AUTH": "permission denied",
+    "SQLITE_IOERR": "input/output error",
+}
+
+
+def sqlite_fault(exc: sqlite3.Error, message: str | None = None) -> StoreUnavailable:
+    """The StoreUnavailable a SQLite error means, classed permanent or passing."""
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    primary = next((k for k in _SQLITE_PERMANENT if name.startswith(k)), None)
+    if primary is not None:
+        return StoreUnavailable(message or str(exc), _SQLITE_PERMANENT[primary], permanent=True)
+    fault = "locked" if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) else "unavailable"
+    return StoreUnavailable(message or str(exc), fault)
 
 
 class SessionStore(Protocol):
@@ -254,7 +287,7 @@ class SqliteStore:
                 return cursor.fetchall(), cursor.rowcount
             except sqlite3.Error as exc:
                 self._failed = self._in_turn
-                raise StoreUnavailable(str(exc)) from exc
+                raise sqlite_fault(exc) from exc
 
     def _rows(self, sql: str, args: tuple[object, ...] = ()) -> list[Any]:
         """One statement and all its rows (see :meth:`_run`)."""
@@ -266,7 +299,7 @@ class SqliteStore:
         # threads of this process queue here; a turn takes milliseconds, so a long wait
         # means something is stuck and the user is better told to try again
         if not self._lock.acquire(timeout=max(30.0, self.timeout)):
-            raise StoreUnavailable("timed out waiting for other turns in this process")
+            raise StoreUnavailable("timed out waiting for other turns in this process", "locked")
         try:
             if self._in_turn:  # already inside this thread's turn
                 yield
@@ -274,7 +307,7 @@ class SqliteStore:
             try:
                 self._db.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:  # another process holds the write lock
-                raise StoreUnavailable(str(exc)) from exc
+                raise sqlite_fault(exc) from exc
             self._in_turn, self._failed = True, False
             try:
                 yield
@@ -290,7 +323,7 @@ class SqliteStore:
                 self._db.execute("COMMIT")
             except sqlite3.Error as exc:
                 self._rollback()
-                raise StoreUnavailable(str(exc)) from exc
+                raise sqlite_fault(exc) from exc
         finally:
             self._lock.release()
 

@@ -72,6 +72,25 @@ def _where(url: str) -> str:
     return f"{parts.hostname or 'localhost'}:{parts.port or 5432}{parts.path or ''}"
 
 
+# SQLSTATEs that no retry clears: the operator has to act
+_PERMANENT = {
+    "42501": "permission denied",
+    "25006": "read-only transaction",
+    "53100": "disk full",
+    "XX001": "corrupt data",
+    "XX002": "corrupt index",
+    "42P01": "missing table",
+}
+
+
+def postgres_fault(exc: BaseException, message: str) -> StoreUnavailable:
+    """The StoreUnavailable a psycopg or pool error means, classed permanent or passing."""
+    state = getattr(exc, "sqlstate", None) or ""
+    if state in _PERMANENT:
+        return StoreUnavailable(message, _PERMANENT[state], permanent=True)
+    return StoreUnavailable(message, "connection" if state[:2] in {"", "08"} else "unavailable")
+
+
 def reason(exc: BaseException) -> str:
     """The server's message on one line: its primary text, without the statement it quotes
     ("LINE 1: ...") or libpq's hints on further lines."""
@@ -169,7 +188,7 @@ class PostgresStore:
         except self._errors as exc:
             if getattr(self._local, "conn", None) is not None:
                 self._local.failed = True
-            raise StoreUnavailable(f"PostgreSQL at {self.where}: {exc}") from exc
+            raise postgres_fault(exc, f"PostgreSQL at {self.where}: {exc}") from exc
 
     @contextmanager
     def connection(self) -> Iterator[psycopg.Connection[Any]]:
@@ -205,7 +224,7 @@ class PostgresStore:
         except _RolledBack:
             return  # the turn has already told its user to try again; nothing was kept
         except self._errors as exc:
-            raise StoreUnavailable(f"PostgreSQL at {self.where}: {exc}") from exc
+            raise postgres_fault(exc, f"PostgreSQL at {self.where}: {exc}") from exc
 
     # --- the SessionStore interface ----------------------------------------------------
     def load(self, key: str) -> tuple[Session | None, bool]:

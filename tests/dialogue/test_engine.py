@@ -186,3 +186,44 @@ def test_ids_containing_the_separator_never_share_a_session(engine: Engine) -> N
     engine.handle(Inbound(one, text="a child needs advocacy"))
     replies = engine.handle(Inbound(other, action="cmd:return"))
     assert not any("unfinished" in r.text for r in replies)
+
+
+def test_a_database_fault_that_will_not_clear_says_so_and_logs_its_class(
+    engine: Engine, db_path: Path, caplog: object
+) -> None:
+    import logging
+    import os
+
+    say(engine, "a child needs advocacy")
+    engine.store._db.close()  # type: ignore[attr-defined]  # the file is reopened read-only
+    engine.store._db = sqlite3.connect(  # type: ignore[attr-defined]
+        f"file:{db_path}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
+    )
+    with caplog.at_level(logging.WARNING):  # type: ignore[attr-defined]
+        replies = say(engine, "no")
+    assert replies[-1].kind == "error"
+    assert "tell an administrator" in replies[-1].text
+    assert "try again in a moment" not in replies[-1].text
+    logged = [r.getMessage() for r in caplog.records]  # type: ignore[attr-defined]
+    assert any("read-only database (permanent)" in m for m in logged), logged
+    assert os.path.exists(db_path)
+
+
+def test_a_lock_held_elsewhere_is_passing_and_says_try_again(
+    engine: Engine, db_path: Path, caplog: object
+) -> None:
+    import logging
+
+    say(engine, "a child needs advocacy")
+    engine.store.timeout = 0.05  # type: ignore[attr-defined]
+    engine.store._db.execute("PRAGMA busy_timeout = 50")  # type: ignore[attr-defined]
+    other = sqlite3.connect(db_path, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+        with caplog.at_level(logging.WARNING):  # type: ignore[attr-defined]
+            replies = say(engine, "no")
+    finally:
+        other.close()
+    assert "try again in a moment" in replies[-1].text
+    logged = [r.getMessage() for r in caplog.records]  # type: ignore[attr-defined]
+    assert any(m.endswith(": locked") for m in logged), logged
