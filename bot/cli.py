@@ -226,12 +226,49 @@ def kb_check(
             typer.echo(f"  {n:3} x {reason}")
     for line in report.sections:
         typer.echo(line)
+    if not report.errors:
+        for line in _stranded_conversations(knowledge):
+            typer.echo(
+                f"warning: {line}; they will be reset, answers deleted, when their users "
+                "next write (wait for them to finish, or keep the old step ids)",
+                err=True,
+            )
     if report.errors:
         typer.echo(f"\nFAILED: {len(report.errors)} problem(s)", err=True)
         for error in report.errors:
             typer.echo(f"  - {error}", err=True)
         raise typer.Exit(1)
     typer.echo("OK: every clause is found verbatim in its source and nothing was dropped silently")
+
+
+def _stranded_conversations(knowledge: Path | None) -> list[str]:
+    """Open conversations in the configured database that the flows as they are now would
+    strand; nothing when there is no database yet or it cannot be opened (a check of the
+    flows themselves should not depend on the database)."""
+    from bot.dialogue import StoreError, open_flows, open_store
+    from bot.dialogue.stale import stranded
+    from bot.kb import KnowledgeError, open_index
+
+    settings = _settings()
+    where = _where(None, settings)
+    path = _sqlite_file(where)
+    if path is not None and not path.is_file():
+        return []
+    try:
+        flows, _ = open_flows(
+            open_index(_knowledge(knowledge)), settings.flows_dir, settings.contacts_file
+        )
+        store = open_store(where, idle_seconds=settings.idle_minutes * 60)
+    except (StoreError, KnowledgeError) as exc:
+        typer.echo(f"note: open conversations not checked: {exc}", err=True)
+        return []
+    try:
+        return stranded(store.open_sessions(), flows)
+    except StoreError as exc:
+        typer.echo(f"note: open conversations not checked: {exc}", err=True)
+        return []
+    finally:
+        store.close()
 
 
 @kb_app.command("build")

@@ -16,7 +16,8 @@ from bot.dialogue.audit import AuditEvent, AuditLog
 from bot.dialogue.flow import END, SAFEGUARDING, Flow, Step
 from bot.dialogue.messages import NAVIGATION, Draft, DraftField, Inbound, Option, Reply
 from bot.dialogue.router import Router
-from bot.dialogue.session import Mark, Session
+from bot.dialogue.session import Mark, Session, SessionUnreadable
+from bot.dialogue.stale import stale_reason
 from bot.dialogue.store import SessionStore, StoreUnavailable
 from bot.drafting.render import DraftRenderer, TemplateProblem
 from bot.kb import ClauseIndex, QueryError
@@ -120,12 +121,31 @@ class Engine:
     def _handle(self, inbound: Inbound) -> tuple[list[Reply], AuditEvent | None]:
         """The turn's replies, and its audit event if the turn was saved."""
         key = inbound.conversation.key
+        unreadable = False
         try:
             session, expired = self.store.load(key)
         except StoreUnavailable as exc:
             return [self._store_fault(exc, "on load")], None
+        except SessionUnreadable:  # the store has deleted it, with this turn
+            log.warning("an unreadable session was deleted")
+            session, expired, unreadable = None, False, True
+        changed = stale_reason(session, self.flows) if session else None
+        if changed is not None:
+            log.warning("a session the flows no longer fit was reset")
+            session = None
         flow_before = session.flow if session else None
         turn = _Turn(self, session or Session(key=key), inbound)
+        if unreadable or changed is not None:
+            turn.say(
+                "Your earlier conversation could not be carried on "
+                + (
+                    f"because {changed} (the protocols were updated since you started)"
+                    if changed
+                    else "because it was saved by another version of the bot or was damaged"
+                )
+                + ", so it has been deleted, answers and all. Let's start again.",
+                kind="notice",
+            )
         if expired:
             turn.say(
                 "Your earlier conversation was idle too long and has been deleted, "

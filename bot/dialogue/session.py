@@ -10,6 +10,10 @@ from typing import Any
 Mode = str  # "idle" | "asking" | "summary"
 
 
+class SessionUnreadable(ValueError):
+    """A stored session that cannot be read back; the store deletes it."""
+
+
 @dataclass
 class Mark:
     """A point the user can go back to: an answered question and the call stack around it."""
@@ -61,8 +65,15 @@ class Session:
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Session:
-        """The session ``to_json`` wrote."""
-        return cls.from_dict(json.loads(text))
+        """The session ``to_json`` wrote; SessionUnreadable for anything else (a damaged
+        row, or one an older or newer version of the bot wrote in another shape)."""
+        try:
+            session = cls.from_dict(json.loads(text))
+            if not isinstance(session.key, str) or not isinstance(session.answers, dict):
+                raise TypeError("not a session")
+            return session
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            raise SessionUnreadable(type(exc).__name__) from exc
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Session:

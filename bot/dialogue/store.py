@@ -16,12 +16,12 @@ import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
 from typing import Any, Protocol
 
-from bot.dialogue.session import Session
+from bot.dialogue.session import Session, SessionUnreadable
 
 
 class StoreError(Exception):
@@ -75,6 +75,12 @@ class SessionStore(Protocol):
     def save(self, session: Session) -> None: ...
     def delete(self, key: str) -> None: ...
     def expire(self) -> int: ...
+
+    def open_sessions(self) -> Iterator[Session | None]:
+        """Every stored session not yet idle too long (None for one that cannot be read),
+        for checking an edit of the flows against the conversations it would interrupt."""
+        ...
+
     def first_time(self, key: str) -> bool: ...
 
     def remember(self, namespace: str, value: str, ttl_seconds: float) -> str:
@@ -156,6 +162,14 @@ def _check_port(url: str) -> None:
             f"PROTOCOLBOT_DATABASE: the port {port!r} in the PostgreSQL URL is not a number "
             "from 1 to 65535 (postgresql://user:password@host:port/dbname)"
         ) from None
+
+
+def _readable(rows: Iterable[str | bytes]) -> Iterator[Session | None]:
+    for data in rows:
+        try:
+            yield Session.from_json(data)
+        except SessionUnreadable:
+            yield None
 
 
 def sqlite_path(database: str | Path) -> str | None:
@@ -346,7 +360,17 @@ class SqliteStore:
         if self.clock() - updated_at > self.idle_seconds:
             self.delete(key)
             return None, True
-        return Session.from_json(data), False
+        try:
+            return Session.from_json(data), False
+        except SessionUnreadable:
+            self.delete(key)  # with the turn: kept deleted only if the turn is saved
+            raise
+
+    def open_sessions(self) -> Iterator[Session | None]:
+        rows = self._rows(
+            "SELECT data FROM sessions WHERE updated_at >= ?", (self.clock() - self.idle_seconds,)
+        )
+        yield from _readable(data for (data,) in rows)
 
     def save(self, session: Session) -> None:
         session.updated_at = self.clock()

@@ -22,11 +22,12 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from bot.dialogue.session import Session
+from bot.dialogue.session import Session, SessionUnreadable
 from bot.dialogue.store import (
     _REMEMBER,
     StoreError,
     StoreUnavailable,
+    _readable,
     check_remembered,
     new_key,
 )
@@ -236,7 +237,17 @@ class PostgresStore:
         if self.clock() - updated_at > self.idle_seconds:
             self.delete(key)
             return None, True
-        return Session.from_json(data), False
+        try:
+            return Session.from_json(data), False
+        except SessionUnreadable:
+            self.delete(key)  # with the turn: kept deleted only if the turn is saved
+            raise
+
+    def open_sessions(self) -> Iterator[Session | None]:
+        rows, _ = self._run(
+            "SELECT data FROM sessions WHERE updated_at >= %s", (self.clock() - self.idle_seconds,)
+        )
+        yield from _readable(data for (data,) in rows)
 
     def save(self, session: Session) -> None:
         session.updated_at = self.clock()
