@@ -28,6 +28,11 @@ log = logging.getLogger(__name__)
 MAX_TRIES = 3
 SWEEP_SECONDS = 60.0  # how often a busy engine deletes idle sessions it is not serving
 MAX_STEPS_PER_TURN = 200
+# the longest message taken at all (longer than any answer a flow accepts); routing and look-up
+# read only the start of a message, so their cost stays small whatever is sent
+MAX_MESSAGE = 10_000
+MAX_ROUTED = 2_000
+MAX_QUERY = 500
 LOOKUP_PREFIX = re.compile(r"^(?:\?|look ?up\b|lookup:|clause\b|/clause\b)\s*", re.IGNORECASE)
 COMMANDS = {
     "back": "nav:back",
@@ -84,6 +89,17 @@ class Engine:
     # the one entry point
     # ====================================================================================
     def handle(self, inbound: Inbound) -> list[Reply]:
+        longest = max([len(inbound.text), *map(len, (inbound.edits or {}).values())])
+        if longest > MAX_MESSAGE:
+            # refused before the store is touched: one user's huge paste must not hold the
+            # database (and every other user's turn) while it is cleaned, routed or checked
+            return [
+                Reply(
+                    f"That message is {longest:,} characters long; the most I take in one "
+                    f"message is {MAX_MESSAGE:,}. Nothing was saved: please send a shorter one.",
+                    kind="error",
+                )
+            ]
         inbound = _well_formed(inbound)
         # the conversation is held for the whole turn: a double click is worked through
         # after the first, and a turn's writes are kept together or not at all
@@ -484,7 +500,13 @@ class _Turn:
         if not text:
             self.menu("Tell me what has happened, or choose a protocol:")
             return
-        route = self.engine.router.route(text)
+        if len(text) > MAX_ROUTED:
+            self.say(
+                f"That is a long message: I used its first {MAX_ROUTED:,} characters to find "
+                "the protocol.",
+                kind="notice",
+            )
+        route = self.engine.router.route(text[:MAX_ROUTED])
         if route.small_talk:
             self.menu("Hello. I help you follow the inter-agency protocols. What has happened?")
             return
@@ -549,6 +571,13 @@ class _Turn:
                 navigation=nav,
             )
             return
+        if len(query) > MAX_QUERY:
+            query = query[:MAX_QUERY].rsplit(" ", 1)[0]
+            self.say(
+                f"That question is long: I looked up its first {len(query):,} characters.",
+                kind="notice",
+                navigation=nav,
+            )
         try:
             result = self.engine.index.search(query, k=3)
         except QueryError as exc:
@@ -728,7 +757,7 @@ class _Turn:
         if checked.value is None:
             if (
                 not from_button
-                and self.engine.router.looks_like_lookup(text)
+                and self.engine.router.looks_like_lookup(text[:MAX_ROUTED])
                 and step.type != "text"
             ):
                 self.lookup(text)

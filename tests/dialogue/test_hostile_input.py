@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from bot.channels.slack_blocks import render_reply
 from bot.channels.telegram_render import DocumentOut, TextOut, render
-from bot.dialogue import Engine, Flow, SqliteStore, open_engine
+from bot.dialogue import Conversation, Engine, Flow, Inbound, SqliteStore, open_engine
 from bot.dialogue.engine import COMMANDS
 from bot.dialogue.flow import END
 from bot.paths import flows_dir
@@ -241,3 +241,46 @@ def test_template_syntax_in_answers_is_never_evaluated_in_drafts(
     for text in drafts:
         assert TEMPLATES[template] not in text
         assert "49" not in text.replace("{{ 7*7 }}", "")
+
+
+# --- size: one user's huge paste must not hold the store for everyone --------------------
+def test_a_message_over_the_limit_is_refused_without_touching_the_store(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.dialogue.engine import MAX_MESSAGE
+
+    who = Conversation("test", "local", "flooder", "t")
+    engine.handle(Inbound(who, text="a complainant should go to the LGO"))
+
+    def no_store(*_: object, **__: object) -> object:
+        raise AssertionError("the store was touched")
+
+    monkeypatch.setattr(engine.store, "turn", no_store)
+    for text in ("x" * (MAX_MESSAGE + 1), "a child " * 1_000_000):
+        replies = engine.handle(Inbound(who, text=text))
+        assert [r.kind for r in replies] == ["error"]
+        assert f"the most I take in one message is {MAX_MESSAGE:,}" in replies[0].text
+    replies = engine.handle(Inbound(who, action="draft:edited", edits={"x": "y" * 20_000}))
+    assert "Nothing was saved" in replies[0].text
+
+
+def test_a_long_message_is_routed_on_its_start_and_says_so(engine: Engine) -> None:
+    from bot.dialogue.engine import MAX_ROUTED
+
+    who = Conversation("test", "local", "long", "t")
+    text = "a complainant should go to the LGO about the council. " + "blah " * 1500
+    assert MAX_ROUTED < len(text) < 10_000
+    replies = engine.handle(Inbound(who, text=text))
+    assert f"I used its first {MAX_ROUTED:,} characters" in replies[0].text
+    assert replies[-1].flow == "lgo_complaint"
+
+
+def test_a_long_look_up_is_cut_at_a_word_and_says_so(engine: Engine) -> None:
+    from bot.dialogue.engine import MAX_QUERY
+
+    who = Conversation("test", "local", "asks", "t")
+    replies = engine.handle(Inbound(who, text="? ombudsman decisions " + "council " * 400))
+    assert "That question is long: I looked up its first" in replies[0].text
+    shown = int(replies[0].text.split("first ")[1].split(" ")[0].replace(",", ""))
+    assert shown <= MAX_QUERY
+    assert any(r.kind == "lookup" for r in replies)
