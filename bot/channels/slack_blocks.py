@@ -329,13 +329,24 @@ def draft_modal(draft: Draft, metadata: Mapping[str, str]) -> Block:
 
 
 def read_edits(view: Mapping[str, Any]) -> dict[str, str]:
-    """The submitted form's values by answer key; an emptied field comes back as ''."""
+    """The submitted form's values by answer key. Slack sends null for an empty field: one
+    that was empty when the form opened and still is was not touched, so it is left out (its
+    answer stays as it was); one the user emptied comes back as ''."""
     values = view.get("state", {}).get("values", {})
-    return {
-        key: (entry.get("value", {}).get("value") or "")
-        for key, entry in values.items()
-        if isinstance(entry, dict)
+    shown = {
+        block.get("block_id"): (block.get("element") or {}).get("initial_value")
+        for block in view.get("blocks", [])
+        if isinstance(block, dict) and block.get("type") == "input"
     }
+    edits = {}
+    for key, entry in values.items():
+        if not isinstance(entry, dict):
+            continue
+        value = entry.get("value", {}).get("value")
+        if value is None and not shown.get(key):
+            continue  # untouched
+        edits[key] = value or ""
+    return edits
 
 
 class FlowInfo(Protocol):

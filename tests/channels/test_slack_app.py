@@ -181,6 +181,37 @@ def test_edit_the_draft_in_a_prefilled_form(slack: SlackHarness) -> None:
     all_posted_blocks_are_valid(slack)
 
 
+def test_a_form_submitted_untouched_keeps_every_answer(slack: SlackHarness) -> None:
+    """Slack sends null for a field that is empty: an optional answer that was skipped
+    comes back as null when the form is sent untouched, and must stay skipped."""
+    slack.send_command("/protocol", "safeguarding concern", channel=DM)
+    slack.drain()
+    skipped = []
+    for _ in range(200):
+        session = slack.session()
+        if session.mode == "done":
+            break
+        step = slack.step() if session.mode == "asking" else None
+        if step is not None and step.optional and step.type == "text":
+            skipped.append(step.id)
+            slack.say("skip")
+        else:
+            slack.answer(CASE)
+    assert skipped, "the path skips at least one optional answer"
+    answers = dict(slack.session().flow_answers())
+    before = len(slack.fake.posted(DM))
+    slack.click("form:")
+    view = dict(slack.fake.of("views.open")[0].args["view"], id="V0FORM", hash="1")
+    inputs = {b["block_id"]: b["element"] for b in view["blocks"] if b["type"] == "input"}
+    untouched = {k: e.get("initial_value") for k, e in inputs.items()}  # None where empty
+    assert None in untouched.values()
+    slack.send_interaction(view_submission(view, untouched))  # type: ignore[arg-type]
+    slack.drain()
+    later = "\n".join(c.args["text"] for c in slack.fake.posted(DM)[before:])
+    assert "empty" not in later.lower() and "not accepted" not in later, later
+    assert slack.session().flow_answers() == answers
+
+
 def test_edit_an_answer_step_by_step(slack: SlackHarness) -> None:
     _to_draft(slack)
     slack.click("draft:edit")

@@ -161,7 +161,10 @@ def test_draft_form_is_prefilled_and_reads_back() -> None:
             "notes": {"value": {"type": "plain_text_input", "value": None}},
         }
     }
-    assert kit.read_edits({"state": state}) == {"child_name": "B", "notes": ""}
+    # notes was empty when the form opened and still is: untouched, so left out
+    assert kit.read_edits({"state": state, "blocks": view["blocks"]}) == {"child_name": "B"}
+    state["values"]["child_name"]["value"]["value"] = None  # emptied by the user
+    assert kit.read_edits({"state": state, "blocks": view["blocks"]}) == {"child_name": ""}
 
 
 def test_clause_modal_and_frozen_message() -> None:
