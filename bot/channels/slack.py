@@ -267,7 +267,7 @@ class _Adapter:
         if not self._first(body.get("trigger_id")):
             return
         team, user, channel = _team(context, body), body["user_id"], body.get("channel_id", "")
-        text = kit.unescape(body.get("text", "")).strip()
+        text = kit.typed_text(body.get("text", "")).strip()
         dm = self._dm_for(client, team, user)
         sent = 0
 
@@ -443,7 +443,7 @@ def _typed(event: dict[str, Any], mention: str | None = None) -> str:
     text = str(event.get("text") or "")
     if mention:
         text = re.sub(rf"<@{re.escape(mention)}(\|[^>]*)?>", " ", text)
-    return kit.unescape(text).strip()
+    return kit.typed_text(text).strip()
 
 
 def _call(method: Callable[..., Any], **kwargs: Any) -> Any:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -33,6 +34,7 @@ __all__ = [
     "render_reply",
     "split_text",
     "text_blocks",
+    "typed_text",
     "unescape",
 ]
 
@@ -82,6 +84,32 @@ def escape(text: str) -> str:
 def unescape(text: str) -> str:
     """Slack delivers typed text with &, < and > escaped; the engine wants what was typed."""
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+# Slack turns what a user types into markup: links <https://x|x>, e-mail addresses
+# <mailto:a@b|a@b>, mentions <@U1|name>, channels <#C1|name>, special mentions <!here>,
+# user groups <!subteam^S1|@team> and dates <!date^...|fallback>
+_MARKUP = re.compile(r"<([^<>|]*)(?:\|([^<>]*))?>")
+
+
+def _as_typed(match: re.Match[str]) -> str:
+    target, label = match.group(1), match.group(2)
+    if target.startswith(("@", "#")):  # a person or a channel, by name when Slack gives it
+        return target[0] + (label.lstrip(target[0]) if label else target[1:])
+    if target.startswith("!"):
+        if label and (target.startswith("!date") or label.startswith("@")):
+            return label
+        return "@" + (label or target[1:].split("^")[0])
+    if label:  # a link or an e-mail address, as the user wrote it
+        return label
+    return target.removeprefix("mailto:")
+
+
+def typed_text(text: str) -> str:
+    """What the user typed, from the text Slack delivers: its markup read back into plain
+    words (an address, a link, @name, #channel) and &, < and > unescaped. A draft must
+    read "a@b.org", not "<mailto:a@b.org|a@b.org>"."""
+    return unescape(_MARKUP.sub(_as_typed, text))
 
 
 def split_text(text: str, limit: int) -> list[str]:

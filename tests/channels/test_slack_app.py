@@ -283,14 +283,50 @@ def test_a_tampered_body_is_refused(slack: SlackHarness) -> None:
 # --- what is echoed -----------------------------------------------------------------------------
 def test_mentions_typed_into_an_answer_are_shown_not_triggered(slack: SlackHarness) -> None:
     _to_draft_with(slack, INJECTED)
-    typed = "<!channel> <@U123> <!here|here> a < b & c > d"
+    typed = "@channel @U123 @here a < b & c > d"  # what the user typed, as words
     assert typed in slack.session().flow_answers().values()
     for call in slack.fake.of("chat.postMessage", "chat.update"):
         for text in (call.args["text"], mrkdwn_of(call.args["blocks"])):
             assert "<!channel>" not in text and "<@U123>" not in text and "<!here" not in text
     shown = shown_in(slack, DM)
-    assert "&lt;!channel&gt; &lt;@U123&gt; &lt;!here|here&gt; a &lt; b &amp; c &gt; d" in shown
+    assert "@channel @U123 @here a &lt; b &amp; c &gt; d" in shown
     all_posted_blocks_are_valid(slack)
+
+
+def test_addresses_links_and_mentions_reach_the_draft_as_typed(slack: SlackHarness) -> None:
+    """Slack delivers a typed e-mail address as <mailto:...|...>, a link as <https://...|...>,
+    a mention as <@U...|name> and a channel as <#C...|name>: the draft reads them as typed."""
+    delivered = (
+        "Email <mailto:duty.team@kent.gov.uk|duty.team@kent.gov.uk>, see "
+        "<https://www.kent.gov.uk/social-care|www.kent.gov.uk/social-care>, ask "
+        "<@U0ABC|jo.bloggs> in <#C0DEF|safeguarding-team>"
+    )
+    slack.send_command("/protocol", "safeguarding concern", channel=DM)
+    slack.drain()
+    typed_once = False
+    for _ in range(200):  # the first free-text question gets the markup; the rest, the case
+        session = slack.session()
+        if session.mode == "done":
+            break
+        step = slack.step() if session.mode == "asking" else None
+        if step is not None and step.type == "text" and not typed_once:
+            slack.say(delivered)
+            typed_once = True
+        else:
+            slack.answer(CASE)
+    typed = (
+        "Email duty.team@kent.gov.uk, see www.kent.gov.uk/social-care, ask @jo.bloggs in "
+        "#safeguarding-team"
+    )
+    assert typed in slack.session().flow_answers().values()
+    drafts = [c for c in slack.fake.posted(DM) if c.args["blocks"][0]["type"] == "header"]
+    assert drafts
+    for draft in drafts:
+        shown = mrkdwn_of(draft.args["blocks"])
+        assert "duty.team@kent.gov.uk" in shown and "mailto:" not in shown
+        assert "@jo.bloggs" in shown and "#safeguarding-team" in shown
+    for upload in slack.fake.of("files.uploadV2", "files.getUploadURLExternal"):
+        assert "mailto:" not in json.dumps(upload.args)
 
 
 def _to_draft_with(slack: SlackHarness, text: str) -> None:
