@@ -398,6 +398,11 @@ def test_the_channel_allow_list_limits_channels_but_not_the_dm(tmp_path: Path) -
         assert slack.drain() == 1
         slack.say("hello")
         assert slack.fake.posted(DM)
+        # /protocol in the bot's own DM is admitted; in a DM between two colleagues it is not
+        assert "not enabled" not in slack.send_command("/protocol", "", channel=DM).body
+        refused = slack.send_command("/protocol", "safeguarding concern", channel="D0COLLEAGUE")
+        assert "not enabled" in refused.body
+        assert "not enabled" in slack.send_command("/clause", "lgo 17", channel="D0COLLEAGUE").body
     finally:
         slack.close()
 
