@@ -147,8 +147,16 @@ def build_app(
         ) from exc
     adapter = _Adapter(engine)
 
-    def allow(body: dict[str, Any], context: Any, next: Callable[[], None]) -> Any:
-        if _allowed(settings, context):
+    def allow(body: dict[str, Any], context: Any, client: Any, next: Callable[[], None]) -> Any:
+        def own_dm() -> bool:
+            event = body.get("event") or {}
+            if event.get("channel_type") == "im" or event.get("type") == "app_home_opened":
+                return True  # Slack sends these only from the bot's own DM with the user
+            return adapter.is_own_dm(
+                client, _team(context, body), context.user_id, context.channel_id
+            )
+
+        if _allowed(settings, context, own_dm):
             return next()
         from slack_bolt import BoltResponse
 
@@ -171,9 +179,10 @@ def build_app(
     return app
 
 
-def _allowed(settings: Settings, context: Any) -> bool:
-    """Deny what falls outside a non-empty allow-list. Direct messages with the bot are
-    governed by the workspace and user lists only: they are where flows continue."""
+def _allowed(settings: Settings, context: Any, own_dm: Callable[[], bool]) -> bool:
+    """Deny what falls outside a non-empty allow-list. The bot's own direct messages with a
+    user are governed by the workspace and user lists only: they are where flows continue.
+    A channel allow-list admits no other DM (a /protocol typed in a DM between colleagues)."""
     teams = settings.slack_allowed_workspaces
     if teams and not ({context.team_id, context.enterprise_id} & set(teams)):
         return False
@@ -182,7 +191,11 @@ def _allowed(settings: Settings, context: Any) -> bool:
         return False
     channels = settings.slack_allowed_channels
     channel = context.channel_id
-    return not (channels and channel and not channel.startswith("D") and channel not in channels)
+    if not channels or not channel:
+        return True
+    if channel.startswith("D"):
+        return own_dm()
+    return channel in channels
 
 
 class _Adapter:
@@ -267,7 +280,7 @@ class _Adapter:
         if not self._first(body.get("trigger_id")):
             return
         team, user, channel = _team(context, body), body["user_id"], body.get("channel_id", "")
-        text = kit.unescape(body.get("text", "")).strip()
+        text = kit.typed_text(body.get("text", "")).strip()
         dm = self._dm_for(client, team, user)
         sent = 0
 
@@ -400,6 +413,17 @@ class _Adapter:
                     title=reply.draft.title,
                 )
 
+    def is_own_dm(self, client: Any, team: str, user: str | None, channel: str) -> bool:
+        """Whether ``channel`` is the bot's DM with ``user`` (asked of Slack once a user);
+        False when that cannot be told, so an allow-list fails closed."""
+        if not user:
+            return False
+        try:
+            return self._dm_for(client, team, user) == channel
+        except Exception as exc:  # a Web API failure: deny rather than guess
+            log.warning("could not tell whether a DM is the bot's own (%s)", type(exc).__name__)
+            return False
+
     def _dm_for(self, client: Any, team: str, user: str) -> str:
         known = self._dms.get((team, user))
         if known:
@@ -443,7 +467,7 @@ def _typed(event: dict[str, Any], mention: str | None = None) -> str:
     text = str(event.get("text") or "")
     if mention:
         text = re.sub(rf"<@{re.escape(mention)}(\|[^>]*)?>", " ", text)
-    return kit.unescape(text).strip()
+    return kit.typed_text(text).strip()
 
 
 def _call(method: Callable[..., Any], **kwargs: Any) -> Any:

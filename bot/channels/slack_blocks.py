@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -33,6 +34,7 @@ __all__ = [
     "render_reply",
     "split_text",
     "text_blocks",
+    "typed_text",
     "unescape",
 ]
 
@@ -82,6 +84,32 @@ def escape(text: str) -> str:
 def unescape(text: str) -> str:
     """Slack delivers typed text with &, < and > escaped; the engine wants what was typed."""
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+# Slack turns what a user types into markup: links <https://x|x>, e-mail addresses
+# <mailto:a@b|a@b>, mentions <@U1|name>, channels <#C1|name>, special mentions <!here>,
+# user groups <!subteam^S1|@team> and dates <!date^...|fallback>
+_MARKUP = re.compile(r"<([^<>|]*)(?:\|([^<>]*))?>")
+
+
+def _as_typed(match: re.Match[str]) -> str:
+    target, label = match.group(1), match.group(2)
+    if target.startswith(("@", "#")):  # a person or a channel, by name when Slack gives it
+        return target[0] + (label.lstrip(target[0]) if label else target[1:])
+    if target.startswith("!"):
+        if label and (target.startswith("!date") or label.startswith("@")):
+            return label
+        return "@" + (label or target[1:].split("^")[0])
+    if label:  # a link or an e-mail address, as the user wrote it
+        return label
+    return target.removeprefix("mailto:")
+
+
+def typed_text(text: str) -> str:
+    """What the user typed, from the text Slack delivers: its markup read back into plain
+    words (an address, a link, @name, #channel) and &, < and > unescaped. A draft must
+    read "a@b.org", not "<mailto:a@b.org|a@b.org>"."""
+    return unescape(_MARKUP.sub(_as_typed, text))
 
 
 def split_text(text: str, limit: int) -> list[str]:
@@ -329,13 +357,24 @@ def draft_modal(draft: Draft, metadata: Mapping[str, str]) -> Block:
 
 
 def read_edits(view: Mapping[str, Any]) -> dict[str, str]:
-    """The submitted form's values by answer key; an emptied field comes back as ''."""
+    """The submitted form's values by answer key. Slack sends null for an empty field: one
+    that was empty when the form opened and still is was not touched, so it is left out (its
+    answer stays as it was); one the user emptied comes back as ''."""
     values = view.get("state", {}).get("values", {})
-    return {
-        key: (entry.get("value", {}).get("value") or "")
-        for key, entry in values.items()
-        if isinstance(entry, dict)
+    shown = {
+        block.get("block_id"): (block.get("element") or {}).get("initial_value")
+        for block in view.get("blocks", [])
+        if isinstance(block, dict) and block.get("type") == "input"
     }
+    edits = {}
+    for key, entry in values.items():
+        if not isinstance(entry, dict):
+            continue
+        value = entry.get("value", {}).get("value")
+        if value is None and not shown.get(key):
+            continue  # untouched
+        edits[key] = value or ""
+    return edits
 
 
 class FlowInfo(Protocol):

@@ -73,7 +73,10 @@ def check_answer(
             if match:
                 return Checked(str(match[2]))
         return Checked(None, "Please choose one of the options (you can type its number).")
-    if step.optional and (lowered in SKIP or (step.type == "council" and lowered in NO_COUNCIL)):
+    # an optional answer emptied in a form is an answer skipped
+    if step.optional and (
+        not lowered or lowered in SKIP or (step.type == "council" and lowered in NO_COUNCIL)
+    ):
         return Checked("")
     if not step.optional and lowered in SKIP and step.type == "text" and not _invites_skip(step):
         # "Dear skip," in a letter: a required answer cannot be skipped, so say so

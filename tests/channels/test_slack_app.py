@@ -181,6 +181,37 @@ def test_edit_the_draft_in_a_prefilled_form(slack: SlackHarness) -> None:
     all_posted_blocks_are_valid(slack)
 
 
+def test_a_form_submitted_untouched_keeps_every_answer(slack: SlackHarness) -> None:
+    """Slack sends null for a field that is empty: an optional answer that was skipped
+    comes back as null when the form is sent untouched, and must stay skipped."""
+    slack.send_command("/protocol", "safeguarding concern", channel=DM)
+    slack.drain()
+    skipped = []
+    for _ in range(200):
+        session = slack.session()
+        if session.mode == "done":
+            break
+        step = slack.step() if session.mode == "asking" else None
+        if step is not None and step.optional and step.type == "text":
+            skipped.append(step.id)
+            slack.say("skip")
+        else:
+            slack.answer(CASE)
+    assert skipped, "the path skips at least one optional answer"
+    answers = dict(slack.session().flow_answers())
+    before = len(slack.fake.posted(DM))
+    slack.click("form:")
+    view = dict(slack.fake.of("views.open")[0].args["view"], id="V0FORM", hash="1")
+    inputs = {b["block_id"]: b["element"] for b in view["blocks"] if b["type"] == "input"}
+    untouched = {k: e.get("initial_value") for k, e in inputs.items()}  # None where empty
+    assert None in untouched.values()
+    slack.send_interaction(view_submission(view, untouched))  # type: ignore[arg-type]
+    slack.drain()
+    later = "\n".join(c.args["text"] for c in slack.fake.posted(DM)[before:])
+    assert "empty" not in later.lower() and "not accepted" not in later, later
+    assert slack.session().flow_answers() == answers
+
+
 def test_edit_an_answer_step_by_step(slack: SlackHarness) -> None:
     _to_draft(slack)
     slack.click("draft:edit")
@@ -252,14 +283,50 @@ def test_a_tampered_body_is_refused(slack: SlackHarness) -> None:
 # --- what is echoed -----------------------------------------------------------------------------
 def test_mentions_typed_into_an_answer_are_shown_not_triggered(slack: SlackHarness) -> None:
     _to_draft_with(slack, INJECTED)
-    typed = "<!channel> <@U123> <!here|here> a < b & c > d"
+    typed = "@channel @U123 @here a < b & c > d"  # what the user typed, as words
     assert typed in slack.session().flow_answers().values()
     for call in slack.fake.of("chat.postMessage", "chat.update"):
         for text in (call.args["text"], mrkdwn_of(call.args["blocks"])):
             assert "<!channel>" not in text and "<@U123>" not in text and "<!here" not in text
     shown = shown_in(slack, DM)
-    assert "&lt;!channel&gt; &lt;@U123&gt; &lt;!here|here&gt; a &lt; b &amp; c &gt; d" in shown
+    assert "@channel @U123 @here a &lt; b &amp; c &gt; d" in shown
     all_posted_blocks_are_valid(slack)
+
+
+def test_addresses_links_and_mentions_reach_the_draft_as_typed(slack: SlackHarness) -> None:
+    """Slack delivers a typed e-mail address as <mailto:...|...>, a link as <https://...|...>,
+    a mention as <@U...|name> and a channel as <#C...|name>: the draft reads them as typed."""
+    delivered = (
+        "Email <mailto:duty.team@kent.gov.uk|duty.team@kent.gov.uk>, see "
+        "<https://www.kent.gov.uk/social-care|www.kent.gov.uk/social-care>, ask "
+        "<@U0ABC|jo.bloggs> in <#C0DEF|safeguarding-team>"
+    )
+    slack.send_command("/protocol", "safeguarding concern", channel=DM)
+    slack.drain()
+    typed_once = False
+    for _ in range(200):  # the first free-text question gets the markup; the rest, the case
+        session = slack.session()
+        if session.mode == "done":
+            break
+        step = slack.step() if session.mode == "asking" else None
+        if step is not None and step.type == "text" and not typed_once:
+            slack.say(delivered)
+            typed_once = True
+        else:
+            slack.answer(CASE)
+    typed = (
+        "Email duty.team@kent.gov.uk, see www.kent.gov.uk/social-care, ask @jo.bloggs in "
+        "#safeguarding-team"
+    )
+    assert typed in slack.session().flow_answers().values()
+    drafts = [c for c in slack.fake.posted(DM) if c.args["blocks"][0]["type"] == "header"]
+    assert drafts
+    for draft in drafts:
+        shown = mrkdwn_of(draft.args["blocks"])
+        assert "duty.team@kent.gov.uk" in shown and "mailto:" not in shown
+        assert "@jo.bloggs" in shown and "#safeguarding-team" in shown
+    for upload in slack.fake.of("files.uploadV2", "files.getUploadURLExternal"):
+        assert "mailto:" not in json.dumps(upload.args)
 
 
 def _to_draft_with(slack: SlackHarness, text: str) -> None:
@@ -331,6 +398,11 @@ def test_the_channel_allow_list_limits_channels_but_not_the_dm(tmp_path: Path) -
         assert slack.drain() == 1
         slack.say("hello")
         assert slack.fake.posted(DM)
+        # /protocol in the bot's own DM is admitted; in a DM between two colleagues it is not
+        assert "not enabled" not in slack.send_command("/protocol", "", channel=DM).body
+        refused = slack.send_command("/protocol", "safeguarding concern", channel="D0COLLEAGUE")
+        assert "not enabled" in refused.body
+        assert "not enabled" in slack.send_command("/clause", "lgo 17", channel="D0COLLEAGUE").body
     finally:
         slack.close()
 

@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import re
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from slack_fake import check_blocks, check_view, mrkdwn_of
@@ -29,6 +30,30 @@ def test_escape_leaves_nothing_slack_would_parse() -> None:
     assert "<" not in escaped and ">" not in escaped
     assert escaped.startswith("&lt;!channel&gt;")
     assert kit.unescape(escaped) == INJECTION
+
+
+@pytest.mark.parametrize(
+    "delivered, typed",
+    [
+        ("<mailto:a@b.org|a@b.org>", "a@b.org"),
+        ("<mailto:a@b.org>", "a@b.org"),
+        ("<https://x.org/p?q=1&amp;r=2|x.org/p>", "x.org/p"),
+        ("<https://x.org/p?q=1&amp;r=2>", "https://x.org/p?q=1&r=2"),
+        ("<@U123|jo>", "@jo"),
+        ("<@U123>", "@U123"),
+        ("<#C123|general>", "#general"),
+        ("<#C123>", "#C123"),
+        ("<!here>", "@here"),
+        ("<!here|here>", "@here"),
+        ("<!channel>", "@channel"),
+        ("<!subteam^S123|@duty-team>", "@duty-team"),
+        ("<!date^1392734382^{date_pretty}|Feb 18, 2014>", "Feb 18, 2014"),
+        ("a &lt; b &amp; c &gt; d", "a < b & c > d"),
+        ("&lt;mailto:x&gt;", "<mailto:x>"),  # typed angle brackets stay what was typed
+    ],
+)
+def test_typed_text_reads_slack_markup_back_as_typed(delivered: str, typed: str) -> None:
+    assert kit.typed_text(delivered) == typed
 
 
 def test_a_question_has_text_buttons_and_navigation() -> None:
@@ -161,7 +186,10 @@ def test_draft_form_is_prefilled_and_reads_back() -> None:
             "notes": {"value": {"type": "plain_text_input", "value": None}},
         }
     }
-    assert kit.read_edits({"state": state}) == {"child_name": "B", "notes": ""}
+    # notes was empty when the form opened and still is: untouched, so left out
+    assert kit.read_edits({"state": state, "blocks": view["blocks"]}) == {"child_name": "B"}
+    state["values"]["child_name"]["value"]["value"] = None  # emptied by the user
+    assert kit.read_edits({"state": state, "blocks": view["blocks"]}) == {"child_name": ""}
 
 
 def test_clause_modal_and_frozen_message() -> None:

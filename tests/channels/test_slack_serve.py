@@ -205,3 +205,16 @@ def test_the_manifest_matches_the_app() -> None:
     assert manifest["settings"]["interactivity"]["is_enabled"] is True
     assert manifest["settings"]["socket_mode_enabled"] is True
     assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+
+
+def test_the_manifest_names_slacks_own_key_for_a_command_url() -> None:
+    """Slack's manifest takes `url` for a slash command and `request_url` for events and
+    interactivity; an HTTP-mode app set up from the wrong comment gets no commands."""
+    comment = [
+        line
+        for line in (ROOT / "slack" / "manifest.yaml").read_text(encoding="utf-8").splitlines()
+        if line.startswith("#")
+    ]
+    text = " ".join(comment)
+    assert "`url: https://YOUR-HOST/slack/events` under each slash command" in text
+    assert "request_url: https://YOUR-HOST/slack/events` under event_subscriptions and" in text
