@@ -75,7 +75,7 @@ def check_answer(
         return Checked(None, "Please choose one of the options (you can type its number).")
     # an optional answer emptied in a form is an answer skipped
     if step.optional and (
-        not lowered or lowered in SKIP or (step.type == "council" and lowered in NO_COUNCIL)
+        not text or lowered in SKIP or (step.type == "council" and lowered in NO_COUNCIL)
     ):
         return Checked("")
     if not step.optional and lowered in SKIP and step.type == "text" and not _invites_skip(step):
