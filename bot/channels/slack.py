@@ -131,20 +131,22 @@ def build_app(
         client = WebClient(token=settings.slack_bot_token, base_url=_api_url(settings))
         # replies are posted after the ack, so waiting out a 429's Retry-After costs nothing
         client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=2))
+    _check_token(client, "SLACK_BOT_TOKEN", lambda: client.auth_test())
+    bolt_log = logging.getLogger("bot.channels.slack.bolt")
+    bolt_log.addFilter(_not_the_token_warning)
     try:
         app = App(
             name="protocolbot",
-            logger=logging.getLogger("bot.channels.slack.bolt"),
+            logger=bolt_log,
             client=client,
             signing_secret=settings.slack_signing_secret or "",
             # the ack functions are trivial and the work is lazy: answer as soon as acked
             process_before_response=True,
             listener_executor=listener_executor,
+            token_verification_enabled=False,  # checked just above, with clearer messages
         )
     except BoltError as exc:
-        raise ValueError(
-            f"Slack did not accept SLACK_BOT_TOKEN at {client.base_url}: {exc}"
-        ) from exc
+        raise ValueError(f"the Slack app could not be set up: {exc}") from exc
     adapter = _Adapter(engine)
 
     def allow(body: dict[str, Any], context: Any, client: Any, next: Callable[[], None]) -> Any:
@@ -177,6 +179,38 @@ def build_app(
     )
     app.view(kit.DRAFT_EDIT_CALLBACK)(ack=ack_now, lazy=[adapter.on_draft_edited])
     return app
+
+
+# a token Slack refuses, as opposed to a Slack that could not answer
+_REFUSED = {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"}
+
+
+def _check_token(client: Any, name: str, call: Callable[[], Any]) -> None:
+    """Ask Slack whether the token works; ValueError with one clear line if not, saying
+    whether Slack refused the token, answered with an error, or could not be reached."""
+    from slack_sdk.errors import SlackApiError, SlackClientError
+
+    where = client.base_url
+    try:
+        call()
+    except SlackApiError as exc:
+        error = exc.response.get("error") if isinstance(exc.response.data, dict) else None
+        status = exc.response.status_code
+        if error in _REFUSED:
+            raise ValueError(f"Slack refused {name} at {where}: {error}") from None
+        detail = f" ({error})" if error and status == 200 else ""  # a JSON error code only
+        raise ValueError(
+            f"Slack at {where} could not check {name}: HTTP {status}{detail}; try again later"
+        ) from None
+    except (SlackClientError, OSError) as exc:
+        reason = getattr(exc, "reason", None) or exc
+        raise ValueError(f"cannot reach the Slack API at {where}: {reason}") from None
+
+
+def _not_the_token_warning(record: logging.LogRecord) -> bool:
+    """bolt warns at every start that a token in the environment is unused when a client
+    is given: the client carries that same token, so the warning says nothing."""
+    return "will be unused" not in record.getMessage()
 
 
 def _allowed(settings: Settings, context: Any, own_dm: Callable[[], bool]) -> bool:
@@ -569,9 +603,11 @@ class SlackService:
             log.info("Slack: HTTP on :%d%s (signed requests only)", self.port, EVENTS_PATH)
             self.server.serve_forever()
             return
+        # the health check first: it says 503 until connected, and stop() can always shut
+        # it down, even while connecting
+        threading.Thread(target=self.server.serve_forever, name="healthz", daemon=True).start()
         self.handler.connect()
         log.info("Slack: Socket Mode connected; health check on :%d%s", self.port, HEALTH_PATH)
-        threading.Thread(target=self.server.serve_forever, name="healthz", daemon=True).start()
         self._stop.wait()
 
     def stop(self) -> None:
@@ -617,6 +653,13 @@ def open_service(
         return SlackService(make_http_server(app, host, port), executor)
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
+    # a rejected app token would otherwise have Socket Mode retry for ever, unhealthy
+    web = app.client
+    _check_token(
+        web,
+        "SLACK_APP_TOKEN",
+        lambda: web.apps_connections_open(app_token=settings.slack_app_token),
+    )
     handler = SocketModeHandler(app, settings.slack_app_token)
     server = make_http_server(None, host, port, healthy=handler.client.is_connected)
     return SlackService(server, executor, handler)

@@ -60,6 +60,7 @@ class FakeSlackApi:
     def __init__(self) -> None:
         self.calls: list[Call] = []
         self.fail: dict[str, str] = {}  # method -> error code for its next call
+        self.http_status: dict[str, int] = {}  # method -> HTTP status for its next call
         self._lock = threading.Lock()
         self._ts = itertools.count(1)
         api = self
@@ -112,6 +113,9 @@ class FakeSlackApi:
             return 200, "ok"
         method = path.strip("/")
         self._record(method, args)
+        status = self.http_status.pop(method, None)
+        if status is not None:
+            return status, "Internal Server Error"
         error = self.fail.pop(method, None)
         if error:
             return 200, {"ok": False, "error": error}
@@ -155,6 +159,8 @@ class FakeSlackApi:
             files = args.get("files")
             files = json.loads(files) if isinstance(files, str) else files
             return {"ok": True, "files": [{"id": f["id"], "title": f.get("title")} for f in files]}
+        if method == "apps.connections.open":  # Socket Mode's first call, with the app token
+            return {"ok": True, "url": "wss://127.0.0.1:9/link/?ticket=fake"}
         return {"ok": False, "error": "unknown_method"}
 
     # --- reading what the app did ----------------------------------------------------------

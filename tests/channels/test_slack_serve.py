@@ -79,6 +79,55 @@ def test_a_rejected_token_stops_start_up(fake: FakeSlackApi, tmp_path: Path) -> 
         channel.build_app(settings(slack_api_url=fake.url), engine)
 
 
+def test_a_slack_that_fails_is_not_reported_as_a_bad_token(
+    fake: FakeSlackApi, tmp_path: Path
+) -> None:
+    fake.http_status["auth.test"] = 500
+    engine = open_engine(str(tmp_path / "db.sqlite3"))
+    with pytest.raises(ValueError) as raised:
+        channel.build_app(settings(slack_api_url=fake.url), engine)
+    message = str(raised.value)
+    assert "could not check SLACK_BOT_TOKEN: HTTP 500; try again later" in message
+    assert "refused" not in message and "invalid" not in message and "\n" not in message
+
+
+def test_an_unreachable_api_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    engine = open_engine(str(tmp_path / "db.sqlite3"))
+    with pytest.raises(ValueError, match=r"^cannot reach the Slack API at http://127\.0\.0\.1"):
+        channel.build_app(settings(slack_api_url=f"http://127.0.0.1:{port}/api/"), engine)
+
+
+def test_start_up_prints_no_warning_about_an_unused_token(
+    fake: FakeSlackApi, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: Any
+) -> None:
+    import logging
+
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1-2-abc")  # as a deployment sets it
+    engine = open_engine(str(tmp_path / "db.sqlite3"))
+    with caplog.at_level(logging.DEBUG):
+        channel.build_app(settings(slack_api_url=fake.url), engine)
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.text
+
+
+def test_a_rejected_app_token_stops_socket_mode_at_once(fake: FakeSlackApi, tmp_path: Path) -> None:
+    fake.fail["apps.connections.open"] = "invalid_auth"
+    with pytest.raises(ValueError, match="Slack refused SLACK_APP_TOKEN at .*: invalid_auth"):
+        channel.open_service(
+            settings(
+                slack_api_url=fake.url,
+                slack_app_token="xapp-1-A1-abc",
+                database=str(tmp_path / "d"),
+            ),
+            port=0,
+            host="127.0.0.1",
+        )
+
+
 def test_the_web_api_url_is_configurable_for_govslack(fake: FakeSlackApi, tmp_path: Path) -> None:
     engine = open_engine(str(tmp_path / "db.sqlite3"))
     app = channel.build_app(settings(slack_api_url=fake.url.rstrip("/")), engine)
