@@ -131,10 +131,11 @@ def build_app(
         client = WebClient(token=settings.slack_bot_token, base_url=_api_url(settings))
         # replies are posted after the ack, so waiting out a 429's Retry-After costs nothing
         client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=2))
-    _check_token(client, "SLACK_BOT_TOKEN", lambda: client.auth_test())
+    from slack_sdk.errors import SlackApiError, SlackClientError
+
     bolt_log = logging.getLogger("bot.channels.slack.bolt")
     bolt_log.addFilter(_not_the_token_warning)
-    try:
+    try:  # bolt checks the token with auth.test here, once
         app = App(
             name="protocolbot",
             logger=bolt_log,
@@ -143,10 +144,13 @@ def build_app(
             # the ack functions are trivial and the work is lazy: answer as soon as acked
             process_before_response=True,
             listener_executor=listener_executor,
-            token_verification_enabled=False,  # checked just above, with clearer messages
         )
     except BoltError as exc:
-        raise ValueError(f"the Slack app could not be set up: {exc}") from exc
+        if isinstance(exc.__context__, SlackApiError):  # what Slack said, said plainly
+            raise _token_problem(exc.__context__, client, "SLACK_BOT_TOKEN") from None
+        raise ValueError(f"the Slack app could not be set up: {exc}") from None
+    except (SlackClientError, OSError) as exc:
+        raise _token_problem(exc, client, "SLACK_BOT_TOKEN") from None
     adapter = _Adapter(engine)
 
     def allow(body: dict[str, Any], context: Any, client: Any, next: Callable[[], None]) -> Any:
@@ -185,26 +189,23 @@ def build_app(
 _REFUSED = {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"}
 
 
-def _check_token(client: Any, name: str, call: Callable[[], Any]) -> None:
-    """Ask Slack whether the token works; ValueError with one clear line if not, saying
-    whether Slack refused the token, answered with an error, or could not be reached."""
-    from slack_sdk.errors import SlackApiError, SlackClientError
+def _token_problem(exc: Exception, client: Any, name: str) -> ValueError:
+    """One clear line for a failed token check: Slack refused the token, Slack answered with
+    an error (its HTTP status), or the API could not be reached."""
+    from slack_sdk.errors import SlackApiError
 
     where = client.base_url
-    try:
-        call()
-    except SlackApiError as exc:
+    if isinstance(exc, SlackApiError):
         error = exc.response.get("error") if isinstance(exc.response.data, dict) else None
         status = exc.response.status_code
         if error in _REFUSED:
-            raise ValueError(f"Slack refused {name} at {where}: {error}") from None
+            return ValueError(f"Slack refused {name} at {where}: {error}")
         detail = f" ({error})" if error and status == 200 else ""  # a JSON error code only
-        raise ValueError(
+        return ValueError(
             f"Slack at {where} could not check {name}: HTTP {status}{detail}; try again later"
-        ) from None
-    except (SlackClientError, OSError) as exc:
-        reason = getattr(exc, "reason", None) or exc
-        raise ValueError(f"cannot reach the Slack API at {where}: {reason}") from None
+        )
+    reason = getattr(exc, "reason", None) or exc
+    return ValueError(f"cannot reach the Slack API at {where}: {reason}")
 
 
 def _not_the_token_warning(record: logging.LogRecord) -> bool:
@@ -652,14 +653,13 @@ def open_service(
     if mode == "http":
         return SlackService(make_http_server(app, host, port), executor)
     from slack_bolt.adapter.socket_mode import SocketModeHandler
+    from slack_sdk.errors import SlackClientError
 
     # a rejected app token would otherwise have Socket Mode retry for ever, unhealthy
-    web = app.client
-    _check_token(
-        web,
-        "SLACK_APP_TOKEN",
-        lambda: web.apps_connections_open(app_token=settings.slack_app_token),
-    )
+    try:
+        app.client.apps_connections_open(app_token=settings.slack_app_token)
+    except (SlackClientError, OSError) as exc:
+        raise _token_problem(exc, app.client, "SLACK_APP_TOKEN") from None
     handler = SocketModeHandler(app, settings.slack_app_token)
     server = make_http_server(None, host, port, healthy=handler.client.is_connected)
     return SlackService(server, executor, handler)

@@ -116,7 +116,7 @@ def test_start_up_prints_no_warning_about_an_unused_token(
 
 def test_a_rejected_app_token_stops_socket_mode_at_once(fake: FakeSlackApi, tmp_path: Path) -> None:
     fake.fail["apps.connections.open"] = "invalid_auth"
-    with pytest.raises(ValueError, match="Slack refused SLACK_APP_TOKEN at .*: invalid_auth"):
+    with pytest.raises(ValueError, match=r"Slack refused SLACK_APP_TOKEN at .*: invalid_auth"):
         channel.open_service(
             settings(
                 slack_api_url=fake.url,
