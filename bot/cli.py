@@ -126,7 +126,7 @@ def _hit_json(index: Any, hit: Any) -> dict[str, Any]:
         "heading": hit.clause.heading,
         "text": hit.clause.text,
         "score": hit.score,
-        "status": document.status,
+        "status": document.status_of(hit.clause.id),
         "in_force": document.in_force.isoformat(),
         "currency_notes": [
             {"text": n.text, "source": n.source, "verified": n.verified}

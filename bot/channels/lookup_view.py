@@ -20,11 +20,11 @@ def _highlight(text: str, matched: tuple[str, ...]) -> Any:
     return out
 
 
-def show_result(index: Any, result: Any) -> None:
+def show_result(index: Any, result: Any, console: Any = None) -> None:
     from rich.console import Console
     from rich.markup import escape
 
-    console = Console(highlight=False)
+    console = console or Console(highlight=False)
     for word, fixed in result.corrections.items():
         console.print(f"[dim](read “{escape(word)}” as “{escape(fixed)}”)[/dim]")
     if not result.useful:
@@ -42,7 +42,7 @@ def show_result(index: Any, result: Any) -> None:
         )
         console.print(
             f"[dim]{escape(clause.heading)} · in force {document.in_force:%-d %B %Y} · "
-            f"status: {document.status}[/dim]"
+            f"status: {document.status_of(clause.id)}[/dim]"
         )
         console.print(_highlight(clause.text, hit.matched))
         if document.status != "current" and document.status_note:
