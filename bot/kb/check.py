@@ -165,6 +165,26 @@ def _notes_target_clauses(parsed: list[ParsedDocument], report: CheckReport) -> 
                     )
 
 
+def _practice_notes_valid(root: Path, report: CheckReport) -> None:
+    """The current-practice notes a look-up may show load, and sit beside real clauses."""
+    from bot.kb.practice import PRACTICE_FILE, load_practice_notes
+
+    try:
+        notes = load_practice_notes(root)
+    except KnowledgeError as exc:
+        report.errors.append(str(exc))
+        return
+    for note in notes:
+        for clause_id in note.related:
+            if clause_id not in report.clause_ids:
+                report.errors.append(
+                    f"{PRACTICE_FILE}: note {note.text[:40]!r}... is related to unknown "
+                    f"clause {clause_id!r}"
+                )
+    unverified = sum(1 for n in notes if not n.verified)
+    report.sections.append(f"current-practice notes: {len(notes)} ({unverified} not yet verified)")
+
+
 def _topics_name_clauses(root: Path, report: CheckReport) -> None:
     from bot.kb.search import load_topics
 
@@ -205,6 +225,7 @@ def check_knowledge(
         report.counts[p.document.id] = len(p.clauses)
     _notes_target_clauses(parsed, report)
     _topics_name_clauses(root, report)
+    _practice_notes_valid(root, report)
     if against_index:
         _index_matches(root, parsed, report)
         _clause_ids_listed(root, parsed, report)
