@@ -126,7 +126,7 @@ def _hit_json(index: Any, hit: Any) -> dict[str, Any]:
         "heading": hit.clause.heading,
         "text": hit.clause.text,
         "score": hit.score,
-        "status": document.status,
+        "status": document.status_of(hit.clause.id),
         "in_force": document.in_force.isoformat(),
         "currency_notes": [
             {"text": n.text, "source": n.source, "verified": n.verified}
@@ -148,7 +148,7 @@ def lookup(
     as_json: Annotated[bool, typer.Option("--json", help="JSON output")] = False,
 ) -> None:
     """Find the clauses that answer a question."""
-    from bot.kb import KnowledgeError, QueryError, open_index
+    from bot.kb import KnowledgeError, QueryError, look_up, open_index
 
     try:
         index = open_index(_knowledge())
@@ -176,9 +176,10 @@ def lookup(
             sys.stdout.write(json.dumps(rows, ensure_ascii=False) + "\n")
         return
     try:
-        result = index.search(query, k=k, document=doc)
+        answer = look_up(index, query, k=k, document=doc)
     except QueryError as exc:
         raise fail(str(exc)) from exc
+    result = answer.result
     if as_json:
         rows = [_hit_json(index, h) for h in result.hits] if result.useful else []
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
@@ -192,8 +193,8 @@ def lookup(
         return
     from bot.channels.lookup_view import show_result
 
-    show_result(index, result)
-    if not result.useful:
+    show_result(index, result, answer=answer)
+    if not answer.shows_anything:
         raise typer.Exit(1)
 
 

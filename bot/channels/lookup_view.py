@@ -20,14 +20,20 @@ def _highlight(text: str, matched: tuple[str, ...]) -> Any:
     return out
 
 
-def show_result(index: Any, result: Any) -> None:
+def show_result(index: Any, result: Any, console: Any = None, answer: Any = None) -> None:
+    """Print the clauses found; with an ``answer`` that says the documents do not answer the
+    question, that statement and the current practice that does come first."""
     from rich.console import Console
     from rich.markup import escape
 
-    console = Console(highlight=False)
+    console = console or Console(highlight=False)
     for word, fixed in result.corrections.items():
         console.print(f"[dim](read “{escape(word)}” as “{escape(fixed)}”)[/dim]")
+    if answer is not None and not answer.answered and answer.shows_anything:
+        console.print(escape(answer.heading()))
     if not result.useful:
+        if answer is not None and answer.shows_anything:
+            return
         console.print(
             f"Nothing in the {len(index.kb.documents)} documents answers that. Try other words "
             "(e.g. 'ombudsman decisions', 'FOI requests CQC'), a reference such as "
@@ -42,7 +48,7 @@ def show_result(index: Any, result: Any) -> None:
         )
         console.print(
             f"[dim]{escape(clause.heading)} · in force {document.in_force:%-d %B %Y} · "
-            f"status: {document.status}[/dim]"
+            f"status: {document.status_of(clause.id)}[/dim]"
         )
         console.print(_highlight(clause.text, hit.matched))
         if document.status != "current" and document.status_note:

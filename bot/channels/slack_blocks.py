@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from bot.dialogue.messages import Draft, Option, Reply
+from bot.kb.lists import for_chat
 from bot.kb.model import Citation
 
 __all__ = [
@@ -64,7 +65,7 @@ _FENCE = "```"
 
 _STATUS = {
     "current": "",
-    "historical": "historical document: check what replaced it",
+    "historical": "historical text: check what replaced it",
     "check": "check this document is still current",
 }
 
@@ -251,7 +252,7 @@ def render_reply(reply: Reply) -> list[SlackMessage]:
     body: list[Block] = []
     if reply.draft is not None:
         body.append({"type": "header", "text": _plain(reply.draft.title, HEADER_TEXT)})
-    body += text_blocks(escape(reply.text))
+    body += text_blocks(escape(for_chat(reply.text)))  # a nested list keeps its indent
     if reply.draft is not None:
         body += _code_blocks(reply.draft.text)
     body += _citation_blocks(reply.citations, reply.text)
@@ -310,7 +311,7 @@ def _modal(title: str, blocks: list[Block], **extra: Any) -> Block:
 
 def clause_modal(citation: Citation) -> Block:
     blocks: list[Block] = [{"type": "section", "text": _mrkdwn(f"*{escape(citation.citation)}*")}]
-    blocks += text_blocks(escape(citation.text))
+    blocks += text_blocks(escape(for_chat(citation.text)))
     blocks.append(_citation_context(citation))
     return _modal("Clause", blocks)
 

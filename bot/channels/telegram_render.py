@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bot.dialogue.messages import Draft, Option, Reply
+from bot.kb.lists import for_chat
 from bot.kb.model import Citation
 
 __all__ = [
@@ -163,7 +164,8 @@ def _citation_blocks(
         head += f"\n<i>{_escape(status)}</i>"
     long = collapsed or len(citation.text) > EXPAND_QUOTE
     tag = "<blockquote expandable>" if long else "<blockquote>"
-    blocks = [Block(citation.text, tag, "</blockquote>", head=head + "\n")]
+    # a nested list keeps its indent (a client may trim leading spaces, not no-break spaces)
+    blocks = [Block(for_chat(citation.text), tag, "</blockquote>", head=head + "\n")]
     for note in citation.notes:
         if note.text in shown_notes:  # a document-wide note, already shown for this reply
             continue
@@ -215,7 +217,7 @@ def render(reply: Reply, limit: int = MAX_TEXT) -> list[Outgoing]:
     """One reply as messages (the keyboard on the last) and, for a draft, a .txt document."""
     blocks: list[Block] = []
     paragraphs = [p for p in _paragraphs(reply.text) if not _quotes(p, reply.citations)]
-    for i, paragraph in enumerate(paragraphs):
+    for i, paragraph in enumerate(for_chat(p) for p in paragraphs):
         if reply.kind == "error" and i == 0:
             blocks.append(Block(paragraph, "⚠️ "))
         elif reply.kind == "question" and i == 0:

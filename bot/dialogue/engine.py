@@ -20,7 +20,7 @@ from bot.dialogue.session import Mark, Session, SessionUnreadable
 from bot.dialogue.stale import stale_reason
 from bot.dialogue.store import SessionStore, StoreUnavailable
 from bot.drafting.render import DraftRenderer, TemplateProblem
-from bot.kb import ClauseIndex, QueryError
+from bot.kb import ClauseIndex, QueryError, look_up
 from bot.kb.model import Citation
 
 log = logging.getLogger(__name__)
@@ -579,17 +579,18 @@ class _Turn:
                 navigation=nav,
             )
         try:
-            result = self.engine.index.search(query, k=3)
+            answer = look_up(self.engine.index, query, k=3)
         except QueryError as exc:
             self.say(f"I can't look that up: {exc}.", kind="error", navigation=nav)
             return
-        if not result.useful and from_free_text:
+        result = answer.result
+        if not answer.shows_anything and from_free_text:
             self.menu(
                 "I couldn't match that to a protocol or a clause. Choose a protocol, or "
                 "type ? and your question to search the documents:"
             )
             return
-        if not result.useful:
+        if not answer.shows_anything:
             self.say(
                 "I found nothing in the five documents that answers that. Try other words "
                 "(e.g. 'ombudsman decisions', 'FOI requests CQC'), a reference such as "
@@ -599,9 +600,9 @@ class _Turn:
                 options=() if s.flow else self.engine.menu_options(),
             )
         else:
-            citations = self.engine.cite([h.clause.id for h in result.hits])
+            citations = self.engine.cite([h.clause.id for h in result.hits if result.useful])
             self.say(
-                _quoted(f"What the documents say about “{query}”:", citations),
+                _quoted(answer.heading(), citations),
                 kind="lookup",
                 citations=citations,
                 navigation=nav,

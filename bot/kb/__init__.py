@@ -8,10 +8,12 @@ from pathlib import Path
 from bot.kb.base import KnowledgeBase
 from bot.kb.documents import KnowledgeError
 from bot.kb.glossary import Glossary
+from bot.kb.lookup import Answer, look_up
 from bot.kb.model import Citation, Clause, CurrencyNote, Document
 from bot.kb.search import ClauseIndex, Hit, QueryError, Result, load_topics
 
 __all__ = [
+    "Answer",
     "Citation",
     "Clause",
     "ClauseIndex",
@@ -23,6 +25,7 @@ __all__ = [
     "KnowledgeError",
     "QueryError",
     "Result",
+    "look_up",
     "open_index",
 ]
 

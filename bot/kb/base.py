@@ -14,6 +14,13 @@ from bot.kb.model import Citation, Clause, CurrencyNote, Document
 from bot.kb.parsing import ParsedDocument, parse_document
 
 INDEX_FILE = "clauses.json"
+CLAUSE_IDS_FILE = "clause_ids.txt"
+_CLAUSE_IDS_HEADER = """\
+# Every clause id the sources parse to, per document, in document order.
+# Written by `protocolbot kb build` (with clauses.json); do not edit it by hand. Review its
+# diff in the change that caused it: flows, notes and staff cite these ids. `kb check` and
+# the tests fail when the sources no longer parse to exactly these ids.
+"""
 
 
 def sha256_of(path: Path) -> str:
@@ -69,7 +76,7 @@ class KnowledgeBase:
             clause_id=clause.id,
             citation=self.citation_text(clause),
             text=clause.text,
-            status=document.status,
+            status=document.status_of(clause.id),
             notes=tuple(document.notes_for(clause.id)),
             short=f"{document.short_name or document.cite_as} {clause.label}",
         )
@@ -99,7 +106,32 @@ def write_index(root: Path, parsed: list[ParsedDocument]) -> Path:
         "clauses": [asdict(c) for p in parsed for c in p.clauses],
     }
     index.write_text(json.dumps(payload, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    (root / CLAUSE_IDS_FILE).write_text(clause_ids_text(parsed), encoding="utf-8")
     return index
+
+
+def clause_ids_text(parsed: list[ParsedDocument]) -> str:
+    """The clause id list `kb build` writes beside the index: one id a line, per document."""
+    parts = [_CLAUSE_IDS_HEADER]
+    for p in parsed:
+        parts.append(f"\n# {p.document.id} ({len(p.clauses)} clauses, {p.document.file})\n")
+        parts.extend(f"{c.id}\n" for c in p.clauses)
+    return "".join(parts)
+
+
+def read_clause_ids(root: Path) -> dict[str, list[str]]:
+    """The reviewed clause ids by document, as `kb build` last wrote them."""
+    path = root / CLAUSE_IDS_FILE
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise KnowledgeError(f"{path}: cannot read ({exc}); run `protocolbot kb build`") from exc
+    ids: dict[str, list[str]] = {}
+    for line in lines:
+        line = line.strip()
+        if line and not line.startswith("#"):
+            ids.setdefault(line.split("/", 1)[0], []).append(line)
+    return ids
 
 
 class IndexDiff(NamedTuple):

@@ -8,7 +8,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.kb.base import INDEX_FILE, compare_with_index, parse_sources, sha256_of
+from bot.kb.base import (
+    CLAUSE_IDS_FILE,
+    INDEX_FILE,
+    compare_with_index,
+    parse_sources,
+    read_clause_ids,
+    sha256_of,
+)
 from bot.kb.documents import KnowledgeError
 from bot.kb.model import Skipped
 from bot.kb.parsing import ParsedDocument, clean
@@ -43,7 +50,8 @@ def _verbatim(parsed: ParsedDocument, source: list[str], report: CheckReport) ->
         haystack = " ".join(x for x in span if x)
         position = 0
         for line in clause.text.split("\n"):
-            needle = normalise(line.removeprefix("- ") if line.startswith("- ") else line)
+            # a list item's indent (its nesting) is whitespace, which a quotation may change
+            needle = normalise(line.strip().removeprefix("- "))
             found = haystack.find(needle, position)
             if not needle or found < 0:
                 report.errors.append(
@@ -67,6 +75,47 @@ def _coverage(parsed: ParsedDocument, source: list[str], report: CheckReport) ->
             report.errors.append(
                 f"{parsed.document.file}:{number}: line dropped without a reason: {line[:80]!r}"
             )
+
+
+def _headings_have_clauses(parsed: ParsedDocument, report: CheckReport) -> None:
+    """A heading with no clause under it may be a sentence read as a heading (a one-line
+    paragraph without a full stop): it fails unless documents.yaml declares why it is bare."""
+    declared = parsed.document.empty_headings
+    matched: set[int] = set()
+    for lineno, heading in parsed.empty_headings:
+        reasons = [i for i, d in enumerate(declared) if re.search(d.heading, heading)]
+        matched.update(reasons)
+        if not reasons:
+            report.errors.append(
+                f"{parsed.document.file}:{lineno}: heading {heading[:80]!r} has no clause under "
+                "it. If it is a sentence (a one-line paragraph without a full stop), declare it "
+                "under `prose` in documents.yaml; if it really is a bare heading, declare it "
+                "under `empty_headings` with the reason"
+            )
+    for i, rule in enumerate(declared):
+        if i not in matched:
+            report.errors.append(
+                f"{parsed.document.id}: empty_headings entry {rule.heading!r} matches no "
+                "heading without a clause; remove it"
+            )
+
+
+def _clause_ids_listed(root: Path, parsed: list[ParsedDocument], report: CheckReport) -> None:
+    """The reviewed id list beside the index names exactly the ids the sources parse to."""
+    try:
+        listed = read_clause_ids(root)
+    except KnowledgeError as exc:
+        report.errors.append(str(exc))
+        return
+    for p in parsed:
+        ids = [c.id for c in p.clauses]
+        if listed.get(p.document.id, []) != ids:
+            report.errors.append(
+                f"{CLAUSE_IDS_FILE}: the ids listed for {p.document.id} differ from what "
+                f"{p.document.file} parses to; run `protocolbot kb build`"
+            )
+    for gone in sorted(listed.keys() - {p.document.id for p in parsed}):
+        report.errors.append(f"{CLAUSE_IDS_FILE}: lists ids of unknown document {gone!r}")
 
 
 def _index_matches(root: Path, parsed: list[ParsedDocument], report: CheckReport) -> None:
@@ -116,6 +165,26 @@ def _notes_target_clauses(parsed: list[ParsedDocument], report: CheckReport) -> 
                     )
 
 
+def _practice_notes_valid(root: Path, report: CheckReport) -> None:
+    """The current-practice notes a look-up may show load, and sit beside real clauses."""
+    from bot.kb.practice import PRACTICE_FILE, load_practice_notes
+
+    try:
+        notes = load_practice_notes(root)
+    except KnowledgeError as exc:
+        report.errors.append(str(exc))
+        return
+    for note in notes:
+        for clause_id in note.related:
+            if clause_id not in report.clause_ids:
+                report.errors.append(
+                    f"{PRACTICE_FILE}: note {note.text[:40]!r}... is related to unknown "
+                    f"clause {clause_id!r}"
+                )
+    unverified = sum(1 for n in notes if not n.verified)
+    report.sections.append(f"current-practice notes: {len(notes)} ({unverified} not yet verified)")
+
+
 def _topics_name_clauses(root: Path, report: CheckReport) -> None:
     from bot.kb.search import load_topics
 
@@ -151,12 +220,15 @@ def check_knowledge(
             report.errors.append(f"{p.document.id}: no clauses parsed from {p.document.file}")
         _verbatim(p, source, report)
         _coverage(p, source, report)
+        _headings_have_clauses(p, report)
         report.skipped.extend(p.skipped)
         report.counts[p.document.id] = len(p.clauses)
     _notes_target_clauses(parsed, report)
     _topics_name_clauses(root, report)
+    _practice_notes_valid(root, report)
     if against_index:
         _index_matches(root, parsed, report)
+        _clause_ids_listed(root, parsed, report)
     for extra in extras:
         extra(report)
     return report

@@ -107,7 +107,7 @@ class Contact:
     hours: str = ""
 
     def text(self) -> str:
-        """'Duty and Advice - phone 01234 000 021, email ...' (the role is the reader's label)."""
+        """'Duty and Advice - phone 01632 960021, email ...' (the role is the reader's label)."""
         reach = ", ".join(
             f"{name} {value}"
             for name, value in (

@@ -36,11 +36,15 @@ class Glossary:
 
     def concepts(self, stemmed: list[str]) -> list[str]:
         """Concepts named anywhere in the terms, longest phrase first at each position."""
-        found: list[str] = []
+        return [concept for _, _, found in self.spans(stemmed) for concept in found]
+
+    def spans(self, stemmed: list[str]) -> list[tuple[int, int, list[str]]]:
+        """(start, length, concepts) of the longest glossary phrase at each position."""
+        spans: list[tuple[int, int, list[str]]] = []
         for start in range(len(stemmed)):
             for length in range(min(self._longest, len(stemmed) - start), 0, -1):
                 hit = self._phrases.get(tuple(stemmed[start : start + length]))
                 if hit:
-                    found.extend(sorted(hit))
+                    spans.append((start, length, sorted(hit)))
                     break
-        return found
+        return spans

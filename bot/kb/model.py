@@ -25,6 +25,9 @@ class CurrencyNote(BaseModel):
     verified: bool = False
     # clause ids (or id prefixes ending in "/") the note is about; empty = the whole document
     applies_to: tuple[str, ...] = ()
+    # the clauses it applies to name people, posts, addresses or numbers of their time: they
+    # are cited as historical text even in a current document
+    historical: bool = False
 
     def applies(self, clause_id: str) -> bool:
         if not self.applies_to:
@@ -53,6 +56,51 @@ class FurnitureRule(BaseModel):
         return value
 
 
+class ProseBlock(BaseModel):
+    """Lines that look like headings but belong to the paragraph above (a flattened table)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    start: str  # regex matched against the cleaned line
+    lines: int = Field(ge=1)  # non-blank lines in the block, the start line included
+
+    @field_validator("start")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        re.compile(value)
+        return value
+
+
+class NestedList(BaseModel):
+    """A list item whose sub-items the source does not mark (every bullet is a lone "-")."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    parent: str  # regex matched against the item's text
+    items: int = Field(ge=1)  # how many of the items that follow it are its sub-items
+
+    @field_validator("parent")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        re.compile(value)
+        return value
+
+
+class EmptyHeading(BaseModel):
+    """A heading that has no clause under it on purpose, declared with the reason."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    heading: str  # regex matched against the heading line
+    reason: str
+
+    @field_validator("heading")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        re.compile(value)
+        return value
+
+
 class Document(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -70,9 +118,11 @@ class Document(BaseModel):
     style: Style
     aliases: tuple[str, ...] = ()
     furniture: tuple[FurnitureRule, ...] = ()
-    prose: tuple[str, ...] = Field(
+    prose: tuple[str | ProseBlock, ...] = Field(
         default=(), description="regexes for lines that are prose, not headings"
     )
+    nested_lists: tuple[NestedList, ...] = ()
+    empty_headings: tuple[EmptyHeading, ...] = ()
     currency_notes: tuple[CurrencyNote, ...] = ()
 
     @field_validator("id")
@@ -84,6 +134,12 @@ class Document(BaseModel):
 
     def notes_for(self, clause_id: str) -> list[CurrencyNote]:
         return [note for note in self.currency_notes if note.applies(clause_id)]
+
+    def status_of(self, clause_id: str) -> Status:
+        """The document's status, or "historical" for a clause a historical note labels."""
+        if any(note.historical for note in self.notes_for(clause_id)):
+            return "historical"
+        return self.status
 
 
 @dataclass(frozen=True, slots=True)

@@ -90,6 +90,7 @@ class ClauseIndex:
         n = len(self.clauses)
         frequency: Counter[str] = Counter(t for bag in self._bags for t in bag)
         self._idf = {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in frequency.items()}
+        self._max_idf = math.log(1 + (n + 0.5) / 0.5)
         rows: dict[str, tuple[list[int], list[float]]] = defaultdict(lambda: ([], []))
         for i, (bag, length) in enumerate(zip(self._bags, lengths, strict=True)):
             norm = K1 * (1 - B + B * length / self._avg)
@@ -120,6 +121,18 @@ class ClauseIndex:
     def __setstate__(self, state: dict[str, object]) -> None:
         self.__dict__.update(state)
         self._correct = lru_cache(maxsize=4096)(self._correct_uncached)
+
+    # --- what a clause is about (for judging whether it answers a question) -----------
+    def idf(self, term: str) -> float:
+        """A term's weight; one no clause uses weighs as much as the rarest term."""
+        return self._idf.get(term, self._max_idf)
+
+    def knows(self, term: str) -> bool:
+        return term in self._idf
+
+    def terms_of(self, clause_id: str) -> frozenset[str]:
+        """The terms and concepts the look-up indexed for a clause (text, heading, phrases)."""
+        return frozenset(self._bags[self._by_id[clause_id]])
 
     # --- references by section heading ------------------------------------------------
     def _section_references(self, query: str, document: str | None) -> list[Hit]:

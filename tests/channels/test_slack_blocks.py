@@ -79,7 +79,7 @@ def test_a_question_has_text_buttons_and_navigation() -> None:
     assert message.blocks[-1]["type"] == "actions"  # navigation last, under the question
     shown = mrkdwn_of(message.blocks)
     assert "*LGO protocol (2016), para 1*" in shown
-    assert "historical document" in shown
+    assert "historical text: check what replaced it" in shown
     assert "Currency note (not yet verified): Renamed LGSCO in 2017 &lt;b&gt;" in shown
 
 

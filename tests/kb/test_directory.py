@@ -189,7 +189,7 @@ def test_a_known_council_prints_its_contacts_marked_as_example(directory: Direct
     card = directory.card("tower hamlet")
     assert card.known and card.example and card.name == TOWER_HAMLETS
     assert card.front_door == (
-        "Multi-Agency Safeguarding Hub (MASH) - phone 01234 000 001, "
+        "Multi-Agency Safeguarding Hub (MASH) - phone 01632 960001, "
         "email mash@tower-hamlets.example.invalid [EXAMPLE DATA - not a real contact]"
     )
     assert "EXAMPLE DATA" in card.note
@@ -220,7 +220,7 @@ def test_an_unknown_or_missing_council_is_a_placeholder(directory: Directory) ->
 def test_registration_checks_fall_back_to_the_front_door_only(directory: Directory) -> None:
     assert "ofsted.checks@kent" in directory.card("Kent").registration_checks
     assert "mash@tower-hamlets" in directory.card("Tower Hamlets").registration_checks
-    lonely = made(council("Rutland County Council", lado=contact(phone="01234 000 099")))
+    lonely = made(council("Rutland County Council", lado=contact(phone="01632 960099")))
     assert lonely.card("Rutland").registration_checks.startswith(
         "[registration checks contact: not in the directory"
     )
@@ -230,13 +230,13 @@ def test_unverified_and_verified_real_entries() -> None:
     real = made(
         council(
             "Rutland County Council",
-            front_door=contact(phone="01234 000 098", source="rutland.example page"),
-            lado={"phone": "01234 000 097", "source": "phoned them", "verified": True},
+            front_door=contact(phone="01632 960098", source="rutland.example page"),
+            lado={"phone": "01632 960097", "source": "phoned them", "verified": True},
         )
     )
     card = real.card("Rutland")
-    assert card.front_door == "phone 01234 000 098 [unverified]"
-    assert card.lado == "phone 01234 000 097"
+    assert card.front_door == "phone 01632 960098 [unverified]"
+    assert card.lado == "phone 01632 960097"
     assert "not yet verified: check them against rutland.example page" in card.note
 
 
@@ -291,7 +291,7 @@ def test_the_shipped_file_is_sound_and_marked_as_an_example() -> None:
         for details in entry["contacts"].values():
             assert details["verified"] is False
             assert "example" in details["source"]
-            assert details.get("phone", "01234 000").startswith("01234 000")
+            assert details.get("phone", "01632 960").startswith("01632 960")
             assert details.get("email", "x@y.example.invalid").endswith(".example.invalid")
     missing = {(c.name, role) for c in found.councils for role in ROLES if role not in c.contacts}
     assert ("Leeds City Council", "lado") in missing  # so placeholders get exercised
@@ -330,13 +330,13 @@ def test_a_faulty_file_refuses_to_load(tmp_path: Path) -> None:
         ),
         ([{"name": "Kent", "aliases": "Kent CC"}], {}, "'aliases' must be a list"),
         (
-            [council("Kent", lado={"phone": "01234 000 000", "verified": False})],
+            [council("Kent", lado={"phone": "01632 960000", "verified": False})],
             {},
             "needs a 'source'",
         ),
-        ([council("Kent", lado={"phone": "01234 000 000", "source": "x"})], {}, "needs 'verified'"),
+        ([council("Kent", lado={"phone": "01632 960000", "source": "x"})], {}, "needs 'verified'"),
         (
-            [council("Kent", lado={"phone": "01234 000 000", "source": "x", "verified": "no"})],
+            [council("Kent", lado={"phone": "01632 960000", "source": "x", "verified": "no"})],
             {},
             "'verified' must be true or false",
         ),
@@ -345,12 +345,12 @@ def test_a_faulty_file_refuses_to_load(tmp_path: Path) -> None:
         ([council("Kent", lado=contact(email="lado at kent"))], {}, "is not an email address"),
         ([council("Kent", lado=contact(phone="0", fax="1"))], {}, "unknown field 'fax'"),
         (
-            [council("Kent", director=contact(phone="01234 000 000"))],
+            [council("Kent", director=contact(phone="01632 960000"))],
             {},
             "unknown contact 'director'",
         ),
         ([{"name": "Kent", "contacts": ["lado"]}], {}, "'contacts' must map roles"),
-        ([council("Kent", lado="01234 000 000")], {}, "must be a mapping of phone/email"),
+        ([council("Kent", lado="01632 960000")], {}, "must be a mapping of phone/email"),
         (
             [{**council("Kent", lado=contact(email="lado@kent.gov.uk")), "example": True}],
             {},

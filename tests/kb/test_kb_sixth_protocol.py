@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 from typer.testing import Result
 
+from bot.kb.base import parse_sources, read_clause_ids
+
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 NEW = ("nias-2024", "ivs-2025")
 
@@ -97,7 +99,8 @@ def test_numbered_protocol_clauses(built: Path) -> None:
     assert rows["nias-2024/3.1"]["heading"] == "Working together"
     # the annex restarts numbering in its own namespace; para 1 of the body is untouched
     assert rows["nias-2024/annexa/1"]["label"] == "Annex A para 1"
-    assert rows["nias-2024/annexa/1"]["heading"] == "Lighthouse visits"
+    # the annex line and its title head the annex's clauses together
+    assert rows["nias-2024/annexa/1"]["heading"] == "Annex A - Lighthouse visits"
     assert str(rows["nias-2024/1"]["text"]).startswith("This memorandum sets out how Ofsted")
     every_text = " ".join(str(r["text"]) for i, r in rows.items() if i.startswith("nias-2024/"))
     for furniture in ("Contents", "Signatories", "Signed:", "A. Example", "Memorandum of"):
@@ -116,6 +119,15 @@ def test_headed_protocol_clauses(built: Path) -> None:
         "- it shows how the clauses are searched"
     )
     assert rows["ivs-2025/ending-a-match/1"]["label"] == "‘Ending a match’ paragraph 1"
+
+
+def test_the_reviewed_id_list_gains_the_new_documents(built: Path, knowledge: Path) -> None:
+    """What pins the parser's output is data `kb build` rewrites, so the administrator edits no
+    test: the new documents' ids are listed after the existing ones, which are unchanged."""
+    before = read_clause_ids(knowledge)
+    after = read_clause_ids(built)
+    assert after == {**before, "nias-2024": NIAS_IDS, "ivs-2025": IVS_IDS}
+    assert {p.document.id: [c.id for c in p.clauses] for p in parse_sources(built)} == after
 
 
 def test_existing_clauses_are_unchanged(built: Path, knowledge: Path) -> None:
