@@ -861,7 +861,8 @@ class _Turn:
             self.resume()
             return
         s.confirmed, s.mode = True, "running"
-        self.advance()
+        # questions after a draft that were answered before an edit are not asked again
+        self.advance(fast_forward=True)
 
     def choose_edit(self) -> None:
         s = self.session
