@@ -285,6 +285,11 @@ class _Turn:
         assert self.session.step is not None
         return self.flow.step(self.session.step)
 
+    @property
+    def caller(self) -> str | None:
+        """The flow that called the current one, if any (branches and texts may ask)."""
+        return self.session.stack[-1][0] if self.session.stack else None
+
     def say(self, text: str, **fields: Any) -> None:
         fields.setdefault("flow", self.session.flow)
         fields.setdefault("step", self.session.step)
@@ -292,8 +297,9 @@ class _Turn:
 
     def context(self, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
         answers = self.session.flow_answers()
+        extra = {"called_from": self.caller or "", **(extra or {})}
         return self.engine.renderer.context(
-            answers, self.flow.asks(), extra or {}, today=self.engine.today()
+            answers, self.flow.asks(), extra, today=self.engine.today()
         )
 
     def text_of(self, text: str) -> str:
@@ -650,7 +656,7 @@ class _Turn:
             answers = s.flow_answers()
             if step.ask:
                 if fast_forward and step.id in answers:
-                    s.step = step.next_step(answers, self.engine.today())
+                    s.step = step.next_step(answers, self.engine.today(), self.caller)
                     continue
                 self.ask(step)
                 return
@@ -665,9 +671,9 @@ class _Turn:
                     s.seen_says.append(key)
                 if step.cite:
                     s.last_cites = list(step.cite)
-                s.step = step.next_step(answers, self.engine.today())
+                s.step = step.next_step(answers, self.engine.today(), self.caller)
             elif step.call:
-                back_to = step.next_step(answers, self.engine.today())
+                back_to = step.next_step(answers, self.engine.today(), self.caller)
                 if fast_forward and step.call in s.done_calls:
                     s.step = back_to
                     continue
@@ -690,7 +696,7 @@ class _Turn:
                     self.show_summary()
                     return
                 self.render_draft(step)
-                s.step = step.next_step(answers, self.engine.today())
+                s.step = step.next_step(answers, self.engine.today(), self.caller)
         self.say(
             "This protocol seems to go round in circles; please tell an administrator.",
             kind="error",
@@ -798,7 +804,7 @@ class _Turn:
             s.step = self.flow.start
             self.advance(fast_forward=True)
             return
-        s.step = step.next_step(answers, self.engine.today())
+        s.step = step.next_step(answers, self.engine.today(), self.caller)
         self.advance()
 
     def drop_unreachable(self) -> None:
@@ -821,7 +827,9 @@ class _Turn:
                 continue
             undecided = step.ask is not None and step.id not in answers
             todo.extend(
-                step.targets() if undecided else [step.next_step(answers, self.engine.today())]
+                step.targets()
+                if undecided
+                else [step.next_step(answers, self.engine.today(), self.caller)]
             )
         for key in [k for k in answers if k not in on_path]:
             del answers[key]
@@ -854,7 +862,8 @@ class _Turn:
             self.resume()
             return
         s.confirmed, s.mode = True, "running"
-        self.advance()
+        # questions after a draft that were answered before an edit are not asked again
+        self.advance(fast_forward=True)
 
     def choose_edit(self) -> None:
         s = self.session

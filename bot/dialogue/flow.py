@@ -9,7 +9,9 @@ Step kinds (exactly one per step):
   link   hand over to another flow (this one ends)
   draft  render a Jinja2 template from the answers and cited clauses
 ``next`` is a step id, ``end``, or a list of branches ``{if: {answer: value(s)}, then: step}``
-closed by ``{else: step}``; a date answer is tested with ``"more than N days ago"``.
+closed by ``{else: step}``; a date answer is tested with ``"more than N days ago"``, and
+``called_from: flow_id`` holds when this flow was called by that flow (so a called flow need
+not ask what its caller already knows).
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ SAFEGUARDING = "safeguarding_concern"  # the flow every possible risk to a child
 STEP_ID = re.compile(r"^[a-z][a-z0-9_]*$")
 # a condition on a date answer: {sent_on: "more than 14 days ago"}, counted from today
 DAYS_AGO = re.compile(r"^more than (\d+) days? ago$")
+# a condition on the flow that called this one: {called_from: media_interest}
+CALLED_FROM = "called_from"
 
 
 def _as_text(value: Any) -> str:
@@ -65,12 +69,21 @@ class Branch(BaseModel):
     def target(self) -> str:
         return self.then if self.when is not None else self.otherwise  # type: ignore[return-value]
 
-    def matches(self, answers: dict[str, str], today: dt.date | None = None) -> bool:
+    def matches(
+        self,
+        answers: dict[str, str],
+        today: dt.date | None = None,
+        called_from: str | None = None,
+    ) -> bool:
         if self.when is None:
             return True
         return all(
-            answers.get(key) in values
-            or any(_days_ago(value, answers.get(key), today) for value in values)
+            (called_from in values)
+            if key == CALLED_FROM
+            else (
+                answers.get(key) in values
+                or any(_days_ago(value, answers.get(key), today) for value in values)
+            )
             for key, values in self.when.items()
         )
 
@@ -147,8 +160,10 @@ class Step(BaseModel):
     @field_validator("id")
     @classmethod
     def _id(cls, value: str) -> str:
-        if not STEP_ID.match(value) or value == END:
-            raise ValueError(f"step id {value!r} must be lower_snake_case and not 'end'")
+        if not STEP_ID.match(value) or value in {END, CALLED_FROM}:
+            raise ValueError(
+                f"step id {value!r} must be lower_snake_case and not 'end' or {CALLED_FROM!r}"
+            )
         return value
 
     @model_validator(mode="after")
@@ -198,13 +213,19 @@ class Step(BaseModel):
             return [self.next]
         return [b.target for b in self.next]
 
-    def next_step(self, answers: dict[str, str], today: dt.date | None = None) -> str:
+    def next_step(
+        self,
+        answers: dict[str, str],
+        today: dt.date | None = None,
+        called_from: str | None = None,
+    ) -> str:
+        """The step after this one; ``called_from``: the flow that called this one, if any."""
         if self.next is None:
             return END
         if isinstance(self.next, str):
             return self.next
         for branch in self.next:
-            if branch.matches(answers, today):
+            if branch.matches(answers, today, called_from):
                 return branch.target
         return END  # the validator insists on a closing else, so this is not reached
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from bot.dialogue.flow import DAYS_AGO, END, SAFEGUARDING, Flow, Step
+from bot.dialogue.flow import CALLED_FROM, DAYS_AGO, END, SAFEGUARDING, Flow, Step
 from bot.drafting.render import GLOBALS, DraftRenderer, TemplateProblem
 from bot.kb.documents import KnowledgeError, read_yaml
 
@@ -91,6 +91,14 @@ def validate_flow(
                 problems.append(f"{at(step)}: branches must end with an 'else'")
             for branch in step.next:
                 for key, values in (branch.when or {}).items():
+                    if key == CALLED_FROM:
+                        bad = sorted(set(values) - set(flow_ids))
+                        if bad:
+                            problems.append(
+                                f"{at(step)}: condition on {CALLED_FROM!r} names unknown "
+                                f"flow(s) {bad}"
+                            )
+                        continue
                     if key not in asks:
                         problems.append(
                             f"{at(step)}: condition on {key!r}, which this flow never asks"

@@ -35,6 +35,7 @@ GLOBALS = frozenset(
         "practice",
         "local_authority",
         "local_authorities",
+        "called_from",  # the flow that called this one, or ""
     }
 )
 
@@ -138,6 +139,7 @@ class DraftRenderer:
             practice=self.contacts.get("practice", {}),
             local_authority=self.directory.card,
             local_authorities=self.directory.cards,
+            called_from="",
         )
         values.update(extra)
         return values

@@ -146,7 +146,7 @@ def test_back_reasks_the_previous_question(start: Start) -> None:
     h = start()
     begin(h, "safeguarding_concern")
     h.press("No")  # immediate danger
-    assert h.engine.last("question").step == "significant_harm"
+    assert h.engine.last("question").step == "child_age"
 
     calls = h.press("Back")
 
@@ -446,14 +446,14 @@ def test_a_restart_mid_flow_keeps_the_step_and_old_buttons_work(start: Start) ->
     begin(before, "safeguarding_concern")
     before.press("No")  # immediate danger
     question = before.last_keyboard()
-    assert "significant harm" in parse_html(before.api.texts()[-1])
+    assert "under 18" in parse_html(before.api.texts()[-1])
     before.close()
 
     after = start(api=before.api)  # a new process: new Application and engine, same files
-    calls = after.press("Yes", message=question)
+    calls = after.press("Yes, under 18", message=question)
 
     assert [c.method for c in calls][:2] == ["answerCallbackQuery", "editMessageText"]
-    assert after.engine.inbounds[-1].action == "ans:significant_harm:yes"
+    assert after.engine.inbounds[-1].action == "ans:child_age:under_18"
     assert after.engine.replies[-1][0].kind != "error"
     assert "already been answered" not in " ".join(after.api.texts())
 
@@ -515,9 +515,9 @@ def test_instances_on_one_database_resolve_each_others_buttons(
 
     assert [c.method for c in calls][:2] == ["answerCallbackQuery", "editMessageText"]
     assert two.engine.inbounds[-1].action == "ans:immediate_danger:no"
-    assert "significant harm" in parse_html(api.texts()[-1])
-    one.press("Yes")  # and the other way round: two's new buttons, pressed on one
-    assert one.engine.inbounds[-1].action == "ans:significant_harm:yes"
+    assert "under 18" in parse_html(api.texts()[-1])
+    one.press("Yes, under 18")  # and the other way round: two's new buttons, pressed on one
+    assert one.engine.inbounds[-1].action == "ans:child_age:under_18"
     assert one.engine.replies[-1][0].kind != "error"
     # both instances give one button in one chat the same key
     one.say("/protocol")

@@ -101,7 +101,8 @@ def explore(
 ) -> Iterator[Snapshot]:
     """Every distinct position of the flow at one of its own questions or its summary.
 
-    Calls into other flows are not followed (those flows are walked on their own).
+    A summary is confirmed, so questions after a draft are reached too. Calls into other
+    flows are not followed (those flows are walked on their own).
     """
     flow = engine.flows[flow_id]
     seen: set[Any] = set()
@@ -122,7 +123,10 @@ def explore(
             continue
         seen.add(memo)
         yield snap
-        if snap["mode"] != "asking":
+        if snap["mode"] == "summary":
+            _, after = play(engine, snap, action="draft:confirm")
+            if after is not None:
+                todo.append(after)
             continue
         for move in moves(flow.step(snap["step"]), text_for):
             _, after = play(engine, snap, **move)
