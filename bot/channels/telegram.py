@@ -128,6 +128,18 @@ EXPLAINING = frozenset({"nav:why", "nav:help"})
 CASE_KINDS = frozenset({"question", "summary", "draft"})
 
 REFUSE_AGAIN_AFTER = 3600.0  # one refusal per stranger per hour, not one per message
+GROUP_REFUSAL = (
+    "Sorry, this bot is only for staff who have been given access. Message me privately to "
+    "find out how to ask for it."
+)
+UNAVAILABLE = (
+    "Sorry, the bot is unavailable for a while (its access list is being updated). Please try "
+    "again later; your answers so far are kept until they expire."
+)
+GROUP_LOOKUP_HINT = (
+    "To look something up here, send /clause followed by your question, for example: "
+    "/clause ombudsman decisions. Case details belong in a private chat with me."
+)
 SORRY = (
     "Sorry, something went wrong on my side and nothing was changed. Please try again in a moment."
 )
@@ -210,6 +222,10 @@ class AllowList:
         self._file = file
         self._from_file: frozenset[int] = frozenset()
         self._stamp: tuple[int, int] | None = None
+        # while the file is unusable: the ids it last held (told the bot is unavailable, not
+        # refused as strangers), and the fault, logged once until the file changes again
+        self._last_good: frozenset[int] = frozenset()
+        self._fault: tuple[tuple[int, int] | None, str] | None = None
         if file is not None:
             if not file.is_file():
                 raise ValueError(f"TELEGRAM_ALLOWLIST_FILE {file} does not exist")
@@ -218,19 +234,25 @@ class AllowList:
     def _refresh(self, strict: bool = False) -> None:
         if self._file is None:
             return
+        stamp: tuple[int, int] | None = None
         try:
             stat = self._file.stat()
             stamp = (stat.st_mtime_ns, stat.st_size)
-            if stamp == self._stamp:
-                return
+            if stamp == self._stamp or (self._fault is not None and self._fault[0] == stamp):
+                return  # unchanged since it was read, or since it was found unusable
             lines = self._file.read_text(encoding="utf-8").splitlines()
             self._from_file = frozenset(_parse_ids(lines, str(self._file)))
             self._stamp = stamp
+            if self._fault is not None:
+                log.warning("allow-list file usable again: %d id(s)", len(self._from_file))
+            self._fault, self._last_good = None, self._from_file
         except (OSError, ValueError) as exc:
             if strict:
                 raise ValueError(str(exc)) from exc
+            if self._from_file:
+                self._last_good = self._from_file
             log.error("allow-list file unusable, its ids are ignored until fixed: %s", exc)
-            self._from_file, self._stamp = frozenset(), None
+            self._from_file, self._stamp, self._fault = frozenset(), None, (stamp, str(exc))
 
     @property
     def configured(self) -> bool:
@@ -240,6 +262,12 @@ class AllowList:
     def allows(self, user_id: int) -> bool:
         self._refresh()
         return user_id in self._fixed or user_id in self._from_file
+
+    def held_back(self, user_id: int) -> bool:
+        """Whether this user was on the file when it last worked and is refused only because
+        it is unusable now: told the bot is unavailable for a while, not that they have no
+        access. Call after :meth:`allows`."""
+        return self._fault is not None and user_id in self._last_good
 
 
 # ======================================================================================
@@ -294,6 +322,18 @@ def _retry_seconds(exc: RetryAfter) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
+def _for_another_bot(update: Update, context: Context) -> bool:
+    """A command addressed to another bot in a group ("/start@otherbot"): not ours at all,
+    so neither answered nor refused."""
+    message = update.effective_message
+    text = message.text if message is not None and update.callback_query is None else None
+    if not text or not text.startswith("/"):
+        return False
+    head = text.split(maxsplit=1)[0]
+    _, at, name = head.partition("@")
+    return bool(at) and name.lower() != (context.bot.username or "").lower()
+
+
 def _command(text: str) -> tuple[str, str]:
     """ "/clause@bot lgo 17" -> ("clause", "lgo 17")."""
     head, *rest = text.strip().split(maxsplit=1)
@@ -345,14 +385,25 @@ class TelegramChannel:
 
     # --- the gate --------------------------------------------------------------------------
     async def gate(self, update: Update, context: Context) -> None:
-        """Runs before every handler: duplicates and strangers stop here."""
+        """Runs before every handler: duplicates, strangers and what is not for us stop here.
+        A button press that stops here is still answered, or its spinner turns for ever."""
+        query = update.callback_query
         if not await self._first_delivery(context, update.update_id):
+            if query is not None:
+                await self._answer(query)
             raise ApplicationHandlerStop
         user, chat = update.effective_user, update.effective_chat
         if user is None or chat is None or user.is_bot:
+            if query is not None:  # e.g. a button on a message too old for Telegram to send
+                await self._answer(query, "This button has expired. Send /protocol to start again.")
+            raise ApplicationHandlerStop
+        if _for_another_bot(update, context):
             raise ApplicationHandlerStop
         if not self.access.allows(user.id):
-            await self._refuse(update, context, user, chat)
+            if self.access.held_back(user.id):
+                await self._unavailable(update, context)
+            else:
+                await self._refuse(update, context, user, chat)
             raise ApplicationHandlerStop
         if chat.id in self._outbox:
             await self._resend(update, context)
@@ -373,6 +424,12 @@ class TelegramChannel:
         except Exception as exc:  # a store failure surfaces in the turn itself
             log.warning("could not record update %s: %s", update_id, type(exc).__name__)
             return True
+
+    async def _unavailable(self, update: Update, context: Context) -> None:
+        if update.callback_query is not None:
+            await self._answer(update.callback_query, UNAVAILABLE)
+        elif update.effective_chat is not None and update.effective_chat.type == ChatType.PRIVATE:
+            await self._send_all(context.bot, _where(update), [TextOut(UNAVAILABLE)])
 
     async def _refuse(self, update: Update, context: Context, user: User, chat: Chat) -> None:
         if self.access.configured:
@@ -400,6 +457,8 @@ class TelegramChannel:
         last = self._refused.get(user.id)
         if not addressed or (last is not None and now - last < REFUSE_AGAIN_AFTER):
             return
+        if chat.type != ChatType.PRIVATE:  # others read a group: no user id there
+            text = html.escape(GROUP_REFUSAL, quote=False)
         self._refused = {u: t for u, t in self._refused.items() if now - t < REFUSE_AGAIN_AFTER}
         self._refused[user.id] = now
         await self._send_all(context.bot, _where(update), [TextOut(text)])
@@ -491,6 +550,10 @@ class TelegramChannel:
             await self._answer(query, "Protocols run in a private chat with me.", alert=True)
             return
         await self._answer(query)
+        if shared and pressed.action == "cmd:lookup":
+            # in a group only /clause and mentions reach the bot: "? question" would not
+            await self._send_all(context.bot, _where(update), [TextOut(GROUP_LOOKUP_HINT)])
+            return
         conversation = self._conversation(context, user, chat)
         inbound = Inbound(conversation, action=pressed.action, shared=shared)
         where = _where(update)

@@ -608,7 +608,8 @@ class _Turn:
         else:
             citations = self.engine.cite([h.clause.id for h in result.hits if result.useful])
             self.say(
-                _quoted(answer.heading(), citations),
+                # where others read, the typed question is not echoed: it may name a case
+                _quoted(answer.heading(echo=not self.inbound.shared), citations),
                 kind="lookup",
                 citations=citations,
                 navigation=nav,

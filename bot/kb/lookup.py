@@ -130,20 +130,22 @@ class Answer:
     def shows_anything(self) -> bool:
         return self.result.useful or bool(self.practice)
 
-    def heading(self) -> str:
-        """The words above the clauses: what they say, or plainly that they do not answer."""
+    def heading(self, *, echo: bool = True) -> str:
+        """The words above the clauses: what they say, or plainly that they do not answer.
+        ``echo=False`` leaves the question out (a group chat others read: it may name a case)."""
+        asked = f"“{self.query}”" if echo else "that question"
         if self.answered:
-            return f"What the documents say about “{self.query}”:"
+            return f"What the documents say about {asked}:" if echo else "What the documents say:"
         if self.historical_year is not None and self.asks in ("contact", "phone"):
             said = (
-                f"The documents do not answer “{self.query}” with a current contact: they give "
+                f"The documents do not answer {asked} with a current contact: they give "
                 f"only a contact from {self.historical_year}, which is historical (labelled so "
                 "below)."
             )
         elif self.asks is not None and self.result.useful:
-            said = f"The documents do not answer “{self.query}”: {_REASON[self.asks]}."
+            said = f"The documents do not answer {asked}: {_REASON[self.asks]}."
         else:
-            said = f"The documents do not answer “{self.query}”."
+            said = f"The documents do not answer {asked}."
         parts = [said]
         if self.practice:
             parts.append("\n\nCurrent practice (not in the documents; check before relying on it):")

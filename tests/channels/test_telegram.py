@@ -817,3 +817,87 @@ def test_without_an_engine_store_old_delivery_ids_are_still_swept(
 
 def test_with_an_engine_store_the_engine_sweeps_it(start: Start) -> None:
     assert start().channel.sweep_seconds is None
+
+
+# ======================================================================================
+# groups, duplicates and a broken allow-list
+# ======================================================================================
+def test_a_command_for_another_bot_is_neither_answered_nor_refused(start: Start) -> None:
+    h = start()
+    for user in (ALICE, STRANGER):
+        assert h.say("/start@otherbot", user=user, chat=TEAM) == []
+        assert h.say("/clause@otherbot lgo 17", user=user, chat=TEAM) == []
+    assert h.engine.inbounds == []
+
+
+def test_a_refusal_in_a_group_names_no_user_id(start: Start) -> None:
+    h = start()
+    calls = h.say(f"/clause@{BOT['username']} lgo 17", user=STRANGER, chat=TEAM)
+    refusal = only(calls, "sendMessage")
+    text = parse_html(refusal.params["text"])
+    assert "only for staff" in text and str(STRANGER["id"]) not in text
+    assert h.engine.inbounds == []
+
+
+def test_the_look_up_button_in_a_group_says_how_to_look_up_there(start: Start) -> None:
+    h = start()
+    h.say(f"/clause@{BOT['username']} ombudsman decisions", chat=TEAM)
+    handled = len(h.engine.inbounds)
+    key = h.channel.buttons.key_for(str(TEAM["id"]), "cmd:lookup")
+    message = {"message_id": 1, "date": 0, "chat": TEAM, "text": "Look up a clause"}
+    calls = h.feed(callback_update(ALICE, message, f"k:{key}"))
+    sent = only(calls, "sendMessage")
+    assert "/clause followed by your question" in parse_html(sent.params["text"])
+    assert len(h.engine.inbounds) == handled  # nothing a group could not use
+
+
+def test_a_look_up_in_a_group_does_not_repeat_what_was_typed(start: Start) -> None:
+    h = start()
+    typed = "Jo Bloggs aged 9 ombudsman decisions"
+    calls = h.say(f"/clause@{BOT['username']} {typed}", chat=TEAM)
+    shown = " ".join(parse_html(c.params["text"]) for c in calls if c.method == "sendMessage")
+    assert "Jo Bloggs" not in shown and shown  # answered, without the case detail
+    private = h.say(f"/clause {typed}")
+    shown = " ".join(parse_html(c.params["text"]) for c in private if c.method == "sendMessage")
+    assert "Jo Bloggs" in shown  # in a private chat the question is echoed as before
+
+
+def test_a_duplicate_button_press_and_one_without_a_message_are_answered(start: Start) -> None:
+    h = start()
+    begin(h, "safeguarding_concern")
+    question = h.last_keyboard()
+    press = callback_update(ALICE, question, button_data(question, "No"))
+    h.feed(press)
+    again = h.feed(press)  # the same update delivered twice
+    assert [c.method for c in again] == ["answerCallbackQuery"]
+    orphan = callback_update(ALICE, question, button_data(question, "No"))
+    del orphan["callback_query"]["message"]  # too old for Telegram to send with the press
+    orphan["callback_query"]["inline_message_id"] = "AAAA"
+    calls = h.feed(orphan)
+    assert [c.method for c in calls] == ["answerCallbackQuery"]
+
+
+def test_a_broken_allow_list_file_tells_its_users_the_bot_is_unavailable_and_logs_once(
+    start: Start, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    listing = tmp_path / "telegram-users.txt"
+    listing.write_text(f"{ALICE['id']}\n", encoding="utf-8")
+    h = start(Scripted(), allowed=(), allowlist_file=listing)
+    h.say("hello")
+    assert len(h.engine.inbounds) == 1
+    listing.write_text(f"{ALICE['id']}\nalice-by-name\n", encoding="utf-8")  # a typo
+    with caplog.at_level(logging.ERROR, logger="bot.channels.telegram"):
+        first = h.say("hello again")
+        second = h.say("and again")
+        stranger = h.say("/start", user=STRANGER)
+    assert len(h.engine.inbounds) == 1  # fails closed
+    for calls in (first, second):
+        assert "unavailable for a while" in parse_html(only(calls, "sendMessage").params["text"])
+    assert "access" in parse_html(only(stranger, "sendMessage").params["text"])
+    unusable = [r for r in caplog.records if "allow-list file unusable" in r.getMessage()]
+    assert len(unusable) == 1, [r.getMessage() for r in caplog.records]
+    listing.write_text(f"{ALICE['id']}\n", encoding="utf-8")
+    h.say("fixed now")
+    assert h.engine.inbounds[-1].text == "fixed now"
