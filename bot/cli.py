@@ -314,7 +314,9 @@ def chat(
         Path | None,
         typer.Option(
             "--out",
-            help="write the drafts to this file: the first replaces it, later ones go below",
+            help="write the drafts' letters (what you would send) to this file and their "
+            "reviewer's notes beside it, to NAME.notes.txt: the first draft replaces them, "
+            "later ones go below",
         ),
     ] = None,
     database: Annotated[str | None, typer.Option(help="session database (file or URL)")] = None,
