@@ -172,22 +172,29 @@ class DraftRenderer:
         self._case_data: dict[str, bool | None] = {}
 
     # --- validation --------------------------------------------------------------------
+    def source(self, name: str) -> str:
+        """A template's text as written."""
+        try:
+            return self.env.loader.get_source(self.env, name)[0]  # type: ignore[union-attr]
+        except (TemplateError, OSError) as exc:
+            raise TemplateProblem(f"{self.templates / name}: {exc}") from exc
+
     def variables(self, name: str) -> set[str]:
         """Top-level names a template uses (answers it expects, plus globals)."""
+        source = self.source(name)
         try:
-            source = self.env.loader.get_source(self.env, name)[0]  # type: ignore[union-attr]
             return set(meta.find_undeclared_variables(self.env.parse(source)))
-        except (TemplateError, OSError) as exc:
+        except TemplateError as exc:
             raise TemplateProblem(f"{self.templates / name}: {exc}") from exc
 
     def case_data(self, name: str) -> bool | None:
         """What the template says about carrying personal data about a case: its top-level
         ``{% set case_data = true|false %}``, or None when it does not say."""
         if name not in self._case_data:
+            source = self.source(name)
             try:
-                source = self.env.loader.get_source(self.env, name)[0]  # type: ignore[union-attr]
                 body = self.env.parse(source).body
-            except (TemplateError, OSError) as exc:
+            except TemplateError as exc:
                 raise TemplateProblem(f"{self.templates / name}: {exc}") from exc
             said = None
             for node in body:

@@ -1,0 +1,239 @@
+"""`kb check`: the contacts flows and drafts name, and where case data may go.
+
+Two rules for flow authors:
+- a draft template says whether it carries personal data about a case
+  (``{% set case_data = true|false %}``), and one that does names no route (phone, email,
+  website, post) of a contact that is not meant for case data: only ``case_data: true``
+  contacts, directory roles that take cases, or a named placeholder such as
+  "[CQC nominated lead for joint work: look up before sending]";
+- a flow's text (its title, description, what its steps ask and say, their options) and its
+  templates never name a phone number, email address or web address that is not in the
+  contacts file or the local authority directory: contacts are data, checked and sourced
+  there, never typed into a flow.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from jinja2 import TemplateError, nodes
+
+from bot.dialogue.flow import Flow, Step
+from bot.drafting.render import CASE_DATA, NOT_ROUTES, DraftRenderer, TemplateProblem
+from bot.kb.directory import CASE_DATA_ROLES, ROLES, Directory
+
+__all__ = ["check_case_data_routes", "check_contacts_named", "contacts_say_case_data"]
+
+PLACEHOLDER_EXAMPLE = "[CQC nominated lead for joint work: look up before sending]"
+
+
+# --- case data ----------------------------------------------------------------------------
+def contacts_say_case_data(contacts: Mapping[str, Any]) -> list[str]:
+    """Every contact in contacts.yaml says whether it may receive case data."""
+    problems = []
+    for key, entry in contacts.items():
+        if key == "practice" or not isinstance(entry, Mapping):
+            continue
+        if not isinstance(entry.get(CASE_DATA), bool):
+            problems.append(
+                f"contacts.yaml: {key!r} needs 'case_data: true' or 'case_data: false' "
+                "(may Ofsted send personal data about a case to it? false for a general "
+                "enquiries line or mailbox)"
+            )
+    return problems
+
+
+def _parents(tree: nodes.Node) -> Iterator[tuple[nodes.Node, nodes.Node | None]]:
+    todo: list[tuple[nodes.Node, nodes.Node | None]] = [(tree, None)]
+    while todo:
+        node, parent = todo.pop()
+        yield node, parent
+        todo.extend((child, node) for child in node.iter_child_nodes())
+
+
+def _key(node: nodes.Node) -> str | None:
+    """The name a Getattr or constant Getitem takes: contacts.cqc or contacts['cqc']."""
+    if isinstance(node, nodes.Getattr):
+        return node.attr
+    if isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const):
+        return str(node.arg.value)
+    return None
+
+
+def _routes(tree: nodes.Node, contacts: Mapping[str, Any]) -> list[str]:
+    """The routes a template names that are not for case data, as it writes them."""
+    found: list[str] = []
+    for node, parent in _parents(tree):
+        # contacts.<key>[.<field>]
+        if (
+            isinstance(node, nodes.Getattr | nodes.Getitem)
+            and isinstance(node.node, nodes.Name)
+            and node.node.name == "contacts"
+        ):
+            key = _key(node)
+            entry = contacts.get(key or "")
+            if not isinstance(entry, Mapping) or entry.get(CASE_DATA) is True:
+                continue
+            field = _key(parent) if parent is not None else None
+            if field is not None and getattr(parent, "node", None) is node:
+                if field not in NOT_ROUTES:
+                    found.append(f"contacts.{key}.{field}")
+            else:  # the whole entry, to be read somewhere else: it may print any route
+                found.append(f"contacts.{key}")
+        # a council card's contact that is not for case data: la.complaints, la.contact('...')
+        role = None
+        if isinstance(node, nodes.Getattr) and node.attr in ROLES:
+            role = node.attr
+        elif (
+            isinstance(node, nodes.Call)
+            and isinstance(node.node, nodes.Getattr)
+            and node.node.attr == "contact"
+            and node.args
+            and isinstance(node.args[0], nodes.Const)
+        ):
+            role = str(node.args[0].value)
+        if role in ROLES and role not in CASE_DATA_ROLES:
+            found.append(f"the council's {ROLES[role]} (.{role})")
+    return list(dict.fromkeys(found))
+
+
+def check_case_data_routes(
+    flows: Mapping[str, tuple[Flow, str]], renderer: DraftRenderer
+) -> list[str]:
+    """Each draft step's template says whether it carries case data, and one that does
+    names no route that is not meant for case data."""
+    problems = []
+    for flow, where in flows.values():
+        for step in flow.steps:
+            if not step.draft:
+                continue
+            at = f"{where}: step {step.id!r}: template {step.draft}"
+            try:
+                declared = renderer.case_data(step.draft)
+                source = renderer.source(step.draft)
+                tree = renderer.env.parse(source)
+            except (TemplateProblem, TemplateError) as exc:
+                problems.append(f"{at}: {exc}")
+                continue
+            if declared is None:
+                problems.append(
+                    f"{at} does not say whether it carries personal data about a case: add "
+                    "{% set case_data = true %} (or false: nothing about a case for anyone "
+                    "other than the person it is about)"
+                )
+                continue
+            if not declared:
+                continue
+            for route in _routes(tree, renderer.contacts):
+                problems.append(
+                    f"{at} carries case data but names {route}, which is not a route for "
+                    "case data: address a case-data contact (case_data: true) or a named "
+                    f"placeholder such as {PLACEHOLDER_EXAMPLE}"
+                )
+    return problems
+
+
+# --- contacts named in flow text ------------------------------------------------------------
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+_WEB = re.compile(
+    r"(?:https?://|www\.)[^\s<>\"'()\[\]{}]+"
+    r"|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:gov|org|co|nhs|police|ac|ltd|me|net)\.uk\b[^\s<>\"'()\[\]{}]*"
+    r"|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|org|net|uk|info|io)\b(?:/[^\s<>\"'()\[\]{}]*)?",
+    re.IGNORECASE,
+)
+# a UK number of 10 or 11 digits, or a short service number where the text says to call it
+_PHONE = re.compile(r"(?<![\w/.-])(?:\+44\s?(?:\(0\)\s?)?|0)\d(?:[ -]?\d){8,9}(?![\w/-])")
+_SHORT = re.compile(
+    r"\b(?:call|phone|ring|dial|on|number|line|text)\s+(999|101|111|112|116\s?\d{3})\b",
+    re.IGNORECASE,
+)
+# made-up details for examples: the reserved example domains and Ofcom's drama ranges
+_FICTIONAL_DOMAIN = re.compile(r"(?:^|\.)(?:example(?:\.[a-z]+)?|invalid|test|localhost)$")
+_DRAMA = re.compile(r"^(?:01632960|07700900)\d{3}$")
+
+
+def _digits(phone: str) -> str:
+    digits = re.sub(r"\D", "", phone)
+    return "0" + digits[2:] if phone.strip().startswith("+44") else digits
+
+
+def _host(web: str) -> str:
+    web = re.sub(r"^https?://", "", web.lower()).rstrip(".,;:!?")
+    return web.split("/", 1)[0].removeprefix("www.")
+
+
+def _named(text: str) -> Iterator[tuple[str, str, str]]:
+    """(kind, as written, normalised) for every contact detail in the text."""
+    for found in _EMAIL.findall(text):
+        yield "email address", found, found.lower()
+    rest = _EMAIL.sub(" ", text)
+    for found in _WEB.findall(rest):
+        yield "web address", found.rstrip(".,;:!?"), _host(found)
+    for found in _PHONE.findall(rest):
+        yield "phone number", found, _digits(found)
+    for found in _SHORT.findall(rest):
+        yield "phone number", found, _digits(found)
+
+
+def _fictional(kind: str, normal: str) -> bool:
+    if kind == "phone number":
+        return bool(_DRAMA.match(normal))
+    domain = normal.rsplit("@", 1)[-1]
+    return bool(_FICTIONAL_DOMAIN.search(domain))
+
+
+def known_contacts(contacts: Mapping[str, Any], directory: Directory) -> set[str]:
+    """Every contact detail the contacts file and the directory hold, normalised."""
+    values: list[str] = []
+    for entry in contacts.values():
+        if isinstance(entry, Mapping):
+            values += [str(v) for k, v in entry.items() if k not in NOT_ROUTES]
+    for council in directory.councils:
+        for contact in council.contacts.values():
+            values += [contact.phone, contact.email, contact.website, contact.address]
+    known = {normal for value in values for _, _, normal in _named(value)}
+    known |= {_digits(v) for v in values if re.fullmatch(r"\+?[\d ()-]{3,}", v.strip())}
+    return known
+
+
+def _step_texts(step: Step) -> Iterator[str]:
+    yield from (t for t in (step.ask, step.say, step.reask, step.title) if t)
+    yield from (c.label for c in step.options)
+
+
+def check_contacts_named(
+    flows: Mapping[str, tuple[Flow, str]],
+    renderer: DraftRenderer,
+    directory: Directory,
+) -> list[str]:
+    """A problem for every contact detail in a flow's text or templates that is not in the
+    contacts file or the directory, naming the file and the step."""
+    known = known_contacts(renderer.contacts, directory)
+    problems: list[str] = []
+
+    def scan(text: str, at: str) -> None:
+        for kind, written, normal in _named(text):
+            if normal not in known and not _fictional(kind, normal):
+                problems.append(
+                    f"{at}: names the {kind} {written!r}, which is not in contacts.yaml or "
+                    "the local authority directory: add it there (with its source and "
+                    "verified: false) and use it from there, e.g. {{ contacts.<key>.phone }}"
+                )
+
+    for flow, where in flows.values():
+        scan(flow.title, f"{where}: the flow's title")
+        scan(flow.description, f"{where}: the flow's description")
+        for step in flow.steps:
+            for text in _step_texts(step):
+                scan(text, f"{where}: step {step.id!r}")
+            if step.draft:
+                try:
+                    source = renderer.source(step.draft)
+                except TemplateProblem as exc:
+                    problems.append(f"{where}: step {step.id!r}: {exc}")
+                    continue
+                source = re.sub(r"\{#.*?#\}", " ", source, flags=re.DOTALL)  # comments
+                scan(source, f"templates/{step.draft} (the draft of {where} step {step.id!r})")
+    return list(dict.fromkeys(problems))
