@@ -21,7 +21,7 @@ from typing import Any
 from jinja2 import TemplateError, nodes
 
 from bot.dialogue.flow import Flow, Step
-from bot.drafting.render import CASE_DATA, NOT_ROUTES, DraftRenderer, TemplateProblem
+from bot.drafting.render import CASE_DATA, NOT_ROUTES, PRACTICE, DraftRenderer, TemplateProblem
 from bot.kb.directory import CASE_DATA_ROLES, ROLES, Directory
 
 __all__ = ["check_case_data_routes", "check_contacts_named", "contacts_say_case_data"]
@@ -34,7 +34,7 @@ def contacts_say_case_data(contacts: Mapping[str, Any]) -> list[str]:
     """Every contact in contacts.yaml says whether it may receive case data."""
     problems = []
     for key, entry in contacts.items():
-        if key == "practice" or not isinstance(entry, Mapping):
+        if key == PRACTICE or not isinstance(entry, Mapping):
             continue
         if not isinstance(entry.get(CASE_DATA), bool):
             problems.append(
@@ -74,7 +74,7 @@ def _routes(tree: nodes.Node, contacts: Mapping[str, Any]) -> list[str]:
         ):
             key = _key(node)
             entry = contacts.get(key or "")
-            if not isinstance(entry, Mapping) or entry.get(CASE_DATA) is True:
+            if key == PRACTICE or not isinstance(entry, Mapping) or entry.get(CASE_DATA) is True:
                 continue
             field = _key(parent) if parent is not None else None
             if field is not None and getattr(parent, "node", None) is node:

@@ -54,6 +54,7 @@ UNVERIFIED = "[unverified]"
 NOT_ROUTES = frozenset({"name", "source", "verified", "hours", "case_data"})
 _NOT_SHOWN = NOT_ROUTES
 CASE_DATA = "case_data"  # what a template sets to say whether it carries case details
+PRACTICE = "practice"  # the contacts file's local practice settings: not a contact
 
 
 def _marked(contacts: Mapping[str, Any]) -> dict[str, Any]:
@@ -231,7 +232,7 @@ class DraftRenderer:
             today=today,
             not_known=NOT_KNOWN,
             due_date=_due,
-            practice=self.contacts.get("practice", {}),
+            practice=self.contacts.get(PRACTICE, {}),
             local_authority=self.directory.card,
             local_authorities=self.directory.cards,
             called_from="",
@@ -258,7 +259,7 @@ class DraftRenderer:
         letter.update(
             contacts={
                 key: _LetterContact(entry, read.setdefault(key, []), case_data, notes)
-                if isinstance(entry, Mapping)
+                if isinstance(entry, Mapping) and key != PRACTICE
                 else entry
                 for key, entry in self.contacts.items()
             },
