@@ -326,12 +326,14 @@ def chat(
         DraftSaver,
         input_lines,
         is_terminal,
+        notes_path,
         run_interactive,
         run_lines,
     )
 
     if out is not None:
         _check_out(out, database)
+        _check_out(notes_path(out), database)  # the reviewer's notes go beside the letters
     engine = _engine(database)
     save = DraftSaver(out)
     if is_terminal() and not as_json:

@@ -142,6 +142,15 @@ def test_no_output_may_be_the_session_database(tmp_path: Path, suffix: str) -> N
     assert "1 audit event(s)" in export("--database", str(db)).output
 
 
+def test_the_notes_beside_the_letters_may_not_be_the_session_database(tmp_path: Path) -> None:
+    db = tmp_path / "case.notes.txt"
+    assert chat("--database", str(db), stdin="a child needs advocacy\n").exit_code == 0
+    result = chat("--out", str(tmp_path / "case.txt"), "--database", str(db), stdin="menu\n")
+    assert result.exit_code == 2, result.output
+    assert "case.notes.txt: that is the session database" in result.output
+    assert db.read_bytes().startswith(b"SQLite format 3")
+
+
 def test_no_output_may_be_a_knowledge_or_flows_file(tmp_path: Path) -> None:
     from bot.paths import flows_dir, knowledge_dir
 
