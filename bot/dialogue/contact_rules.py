@@ -2,10 +2,12 @@
 
 Two rules for flow authors:
 - a draft template says whether it carries personal data about a case
-  (``{% set case_data = true|false %}``), and one that does names no route (phone, email,
+  (``{% set case_data = true|false %}``), and one that does is addressed (its To:, Send to:,
+  Also to:, Copy: lines and the lines indented under them) to no route (phone, email,
   website, post) of a contact that is not meant for case data: only ``case_data: true``
   contacts, directory roles that take cases, or a named placeholder such as
-  "[CQC nominated lead for joint work: look up before sending]";
+  "[CQC nominated lead for joint work: look up before sending]". A route named elsewhere in
+  the letter, for the reader to use, is not where the letter goes;
 - a flow's text (its title, description, what its steps ask and say, their options) and its
   templates never name a phone number, email address or web address that is not in the
   contacts file or the local authority directory: contacts are data, checked and sourced
@@ -18,10 +20,15 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from jinja2 import TemplateError, nodes
-
 from bot.dialogue.flow import Flow, Step
-from bot.drafting.render import CASE_DATA, NOT_ROUTES, PRACTICE, DraftRenderer, TemplateProblem
+from bot.drafting.render import (
+    CASE_DATA,
+    NOT_ROUTES,
+    PRACTICE,
+    DraftRenderer,
+    TemplateProblem,
+    address_lines,
+)
 from bot.kb.directory import CASE_DATA_ROLES, ROLES, Directory
 
 __all__ = ["check_case_data_routes", "check_contacts_named", "contacts_say_case_data"]
@@ -45,57 +52,33 @@ def contacts_say_case_data(contacts: Mapping[str, Any]) -> list[str]:
     return problems
 
 
-def _parents(tree: nodes.Node) -> Iterator[tuple[nodes.Node, nodes.Node | None]]:
-    todo: list[tuple[nodes.Node, nodes.Node | None]] = [(tree, None)]
-    while todo:
-        node, parent = todo.pop()
-        yield node, parent
-        todo.extend((child, node) for child in node.iter_child_nodes())
+_CONTACT = re.compile(
+    r"""contacts\s*(?:\.\s*(\w+)|\[\s*['"](\w+)['"]\s*\])"""
+    r"""(?:\s*(?:\.\s*(\w+)|\[\s*['"](\w+)['"]\s*\]))?"""
+)
+_ROLE = re.compile(r"""\.\s*(\w+)\b(?!\s*\()|\.contact\(\s*['"](\w+)['"]""")
 
 
-def _key(node: nodes.Node) -> str | None:
-    """The name a Getattr or constant Getitem takes: contacts.cqc or contacts['cqc']."""
-    if isinstance(node, nodes.Getattr):
-        return node.attr
-    if isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const):
-        return str(node.arg.value)
-    return None
-
-
-def _routes(tree: nodes.Node, contacts: Mapping[str, Any]) -> list[str]:
-    """The routes a template names that are not for case data, as it writes them."""
+def _routes(source: str, contacts: Mapping[str, Any]) -> list[str]:
+    """The routes not meant for case data that a template's address lines name."""
     found: list[str] = []
-    for node, parent in _parents(tree):
-        # contacts.<key>[.<field>]
-        if (
-            isinstance(node, nodes.Getattr | nodes.Getitem)
-            and isinstance(node.node, nodes.Name)
-            and node.node.name == "contacts"
-        ):
-            key = _key(node)
-            entry = contacts.get(key or "")
+    lines = source.split("\n")
+    for number in address_lines(source):
+        line = lines[number]
+        for match in _CONTACT.finditer(line):
+            key = match.group(1) or match.group(2)
+            field = match.group(3) or match.group(4)
+            entry = contacts.get(key)
             if key == PRACTICE or not isinstance(entry, Mapping) or entry.get(CASE_DATA) is True:
                 continue
-            field = _key(parent) if parent is not None else None
-            if field is not None and getattr(parent, "node", None) is node:
-                if field not in NOT_ROUTES:
-                    found.append(f"contacts.{key}.{field}")
-            else:  # the whole entry, to be read somewhere else: it may print any route
+            if field is None:  # the whole entry: it may print any of its routes
                 found.append(f"contacts.{key}")
-        # a council card's contact that is not for case data: la.complaints, la.contact('...')
-        role = None
-        if isinstance(node, nodes.Getattr) and node.attr in ROLES:
-            role = node.attr
-        elif (
-            isinstance(node, nodes.Call)
-            and isinstance(node.node, nodes.Getattr)
-            and node.node.attr == "contact"
-            and node.args
-            and isinstance(node.args[0], nodes.Const)
-        ):
-            role = str(node.args[0].value)
-        if role in ROLES and role not in CASE_DATA_ROLES:
-            found.append(f"the council's {ROLES[role]} (.{role})")
+            elif field not in NOT_ROUTES:
+                found.append(f"contacts.{key}.{field}")
+        for match in _ROLE.finditer(line):  # a council card's contact: la.complaints
+            role = match.group(1) or match.group(2)
+            if role in ROLES and role not in CASE_DATA_ROLES:
+                found.append(f"the council's {ROLES[role]} (.{role})")
     return list(dict.fromkeys(found))
 
 
@@ -113,8 +96,7 @@ def check_case_data_routes(
             try:
                 declared = renderer.case_data(step.draft)
                 source = renderer.source(step.draft)
-                tree = renderer.env.parse(source)
-            except (TemplateProblem, TemplateError) as exc:
+            except TemplateProblem as exc:
                 problems.append(f"{at}: {exc}")
                 continue
             if declared is None:
@@ -126,7 +108,7 @@ def check_case_data_routes(
                 continue
             if not declared:
                 continue
-            for route in _routes(tree, renderer.contacts):
+            for route in _routes(source, renderer.contacts):
                 problems.append(
                     f"{at} carries case data but names {route}, which is not a route for "
                     "case data: address a case-data contact (case_data: true) or a named "
@@ -222,6 +204,7 @@ def check_contacts_named(
                     "verified: false) and use it from there, e.g. {{ contacts.<key>.phone }}"
                 )
 
+    drafted_by: dict[str, list[str]] = {}  # template -> the steps that draft it
     for flow, where in flows.values():
         scan(flow.title, f"{where}: the flow's title")
         scan(flow.description, f"{where}: the flow's description")
@@ -229,11 +212,16 @@ def check_contacts_named(
             for text in _step_texts(step):
                 scan(text, f"{where}: step {step.id!r}")
             if step.draft:
-                try:
-                    source = renderer.source(step.draft)
-                except TemplateProblem as exc:
-                    problems.append(f"{where}: step {step.id!r}: {exc}")
-                    continue
-                source = re.sub(r"\{#.*?#\}", " ", source, flags=re.DOTALL)  # comments
-                scan(source, f"templates/{step.draft} (the draft of {where} step {step.id!r})")
+                drafted_by.setdefault(step.draft, []).append(f"{where} step {step.id!r}")
+    # every template, the ones other templates include as well as the drafts themselves
+    names = sorted({*drafted_by, *(p.name for p in renderer.templates.glob("*.j2") if p.is_file())})
+    for name in names:
+        try:
+            source = renderer.source(name)
+        except TemplateProblem as exc:
+            problems.append(str(exc))
+            continue
+        source = re.sub(r"\{#.*?#\}", " ", source, flags=re.DOTALL)  # comments say nothing
+        steps = drafted_by.get(name)
+        scan(source, f"templates/{name}" + (f" (the draft of {', '.join(steps)})" if steps else ""))
     return list(dict.fromkeys(problems))

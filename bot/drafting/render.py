@@ -7,13 +7,14 @@ A draft template renders the letter: exactly what would be sent. What the review
 check goes beside it, never into it: ``{% do note("...") %}`` records a line for the
 reviewer's notes, and every contact nobody has verified yet is printed as it would be sent
 and listed in the notes. A template says whether it carries personal data about a case
-with ``{% set case_data = true %}`` (or ``false``); one that does can print no contact that
-is not meant for case data (a placeholder stands in its place).
+with ``{% set case_data = true %}`` (or ``false``); one that does can be addressed to no
+contact that is not meant for case data (a placeholder stands in its place).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import lru_cache, partial
 from pathlib import Path
@@ -73,32 +74,43 @@ def _marked(contacts: Mapping[str, Any]) -> dict[str, Any]:
     return shown
 
 
+# the lines of a letter that say where it goes: a To:, Send to:, Also to:, Copy: or Cc: line
+# and the indented lines right under it. A letter carrying case data may be addressed only to
+# a route meant for case data; a route named elsewhere in it (Ofsted's own enquiries line for
+# the reader's questions, say) is not where the letter goes.
+_ADDRESS = re.compile(r"^\s*(?:to|send to|also to|copy|cc|bcc|fao|for the attention of)\s*:", re.I)
+_STATEMENT = re.compile(r"^\s*\{%.*%\}\s*$")  # a template line that prints nothing
+
+
+def address_lines(text: str) -> list[int]:
+    """The numbers (from 0) of the lines that address a letter, or its template."""
+    found: list[int] = []
+    inside = False
+    for number, line in enumerate(text.split("\n")):
+        if _ADDRESS.match(line):
+            inside = True
+            found.append(number)
+        elif inside and _STATEMENT.match(line):
+            continue
+        elif inside and line[:1] in {" ", "\t"} and line.strip():
+            found.append(number)
+        else:
+            inside = False
+    return found
+
+
 class _LetterContact(Mapping[str, Any]):
     """One contact as a letter prints it: every detail as it would be sent. Each route read
-    from an entry nobody has verified is remembered for the reviewer's notes; in a letter
-    carrying case data, a route not meant for case data is a placeholder instead."""
+    from an entry nobody has verified is remembered for the reviewer's notes."""
 
-    def __init__(
-        self, entry: Mapping[str, Any], read: list[str], case_data: bool, notes: list[str]
-    ) -> None:
+    def __init__(self, entry: Mapping[str, Any], read: list[str]) -> None:
         self._entry = entry
         self._read = read
-        self._case_data = case_data
-        self._notes = notes
 
     def __getitem__(self, field: str) -> Any:
         value = self._entry[field]
         if field in NOT_ROUTES or not isinstance(value, str):
             return value
-        name = self._entry.get("name", "this contact")
-        if self._case_data and self._entry.get(CASE_DATA) is not True:
-            line = (
-                f"{name}'s {field} is not a route for case data, so the letter has a "
-                "placeholder: find the secure route for it."
-            )
-            if line not in self._notes:
-                self._notes.append(line)
-            return f"[{name}: not a route for case data - find the secure route]"
         if self._entry.get("verified") is False and f"{field} {value}" not in self._read:
             self._read.append(f"{field} {value}")
         return value
@@ -258,7 +270,7 @@ class DraftRenderer:
         letter = dict(context)
         letter.update(
             contacts={
-                key: _LetterContact(entry, read.setdefault(key, []), case_data, notes)
+                key: _LetterContact(entry, read.setdefault(key, []))
                 if isinstance(entry, Mapping) and key != PRACTICE
                 else entry
                 for key, entry in self.contacts.items()
@@ -272,11 +284,36 @@ class DraftRenderer:
             text = str(module).strip() + "\n"
         except (TemplateError, ValueError) as exc:  # ValueError: a global given bad input
             raise TemplateProblem(f"{self.templates / name}: {exc}") from exc
+        if case_data:
+            text = self._case_data_addressed(text, note)
         notes += _unverified(self.contacts, read)
         relied = getattr(module, "relied", None)
         if isinstance(relied, list | tuple):
             return Rendered(text, tuple(str(r) for r in relied), tuple(notes), case_data)
         return Rendered(text, None, tuple(notes), case_data)
+
+    def _case_data_addressed(self, text: str, note: Callable[[str], str]) -> str:
+        """A letter carrying case data, with every route not meant for case data in its
+        address lines replaced by a placeholder (kb check refuses such a template; this holds
+        if one is used anyway)."""
+        lines = text.split("\n")
+        for number in address_lines(text):
+            for key, entry in self.contacts.items():
+                if key == PRACTICE or not isinstance(entry, Mapping) or entry.get(CASE_DATA):
+                    continue
+                name = entry.get("name", key)
+                for field, value in entry.items():
+                    route = str(value).strip()
+                    if field in NOT_ROUTES or len(route) < 3 or route not in lines[number]:
+                        continue
+                    lines[number] = lines[number].replace(
+                        route, f"[{name}: not a route for case data - find the secure route]"
+                    )
+                    note(
+                        f"{name}'s {field} is not a route for case data, so the letter is "
+                        "addressed to a placeholder: find the secure route for it."
+                    )
+        return "\n".join(lines)
 
     def render_text(self, text: str, context: Mapping[str, Any]) -> str:
         if "{" not in text:

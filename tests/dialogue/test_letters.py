@@ -135,31 +135,41 @@ def test_note_records_a_line_for_the_reviewer_and_prints_nothing(tmp_path: Path)
     assert not case_data
 
 
-def test_a_case_data_letter_prints_no_route_that_is_not_for_case_data(tmp_path: Path) -> None:
+def test_a_case_data_letter_is_addressed_to_no_route_that_is_not_for_case_data(
+    tmp_path: Path,
+) -> None:
     made = renderer(
         tmp_path,
-        case="{% set case_data = true %}\nTo: {{ contacts.casework.email }}\nOr: {{ contacts.helpline.phone }}\n"
-        "Council: {{ local_authority('Testshire').front_door }}\nComplaints: {{ local_authority('Testshire').complaints }}\n",
-        public="{% set case_data = false %}\nComplaints: {{ local_authority('Testshire').complaints }}\n",
+        case="{% set case_data = true %}\n"
+        "To: {{ contacts.casework.email }}\n"
+        "Copy: {{ contacts.helpline.name }} ({{ contacts.helpline.phone }})\n"
+        "  Council: {{ local_authority('Testshire').front_door }}\n"
+        "\n"
+        "Questions? Ring {{ contacts.helpline.phone }}.\n"
+        "Complaints: {{ local_authority('Testshire').complaints }}\n",
+        public="{% set case_data = false %}\nTo: {{ contacts.helpline.phone }}\n"
+        "Complaints: {{ local_authority('Testshire').complaints }}\n",
     )
     text, notes, case_data = render(made, "case")
     assert case_data
     assert "To: cases@casework.example.invalid\n" in text
-    assert "01632 960001" not in text and "Or: [A helpline: not a route for case data" in text
+    # the helpline is not where a letter with case data may go...
     assert (
-        "Council: phone 01632 960100\n" in text
-    )  # a front door takes case data; checked in the notes
-    assert (
-        "c@testshire" not in text
-        and "[complaints contact: the directory's one is not for case data" in text
+        "Copy: A helpline ([A helpline: not a route for case data - find the secure route])" in text
     )
-    assert any("not a route for case data" in n for n in notes)
+    assert any("A helpline's phone is not a route for case data" in n for n in notes)
+    # ...but may be named in the body, for the reader to use
+    assert "Questions? Ring 01632 960001." in text
+    assert "  Council: phone 01632 960100\n" in text  # a front door takes case data
+    assert "c@testshire" not in text  # a council's complaints contact does not
+    assert "[complaints contact: the directory's one is not for case data" in text
     assert any(
         "Testshire County Council are from the local authority directory and not yet verified" in n
         for n in notes
     )
     text, _, case_data = render(made, "public")
-    assert not case_data and "Complaints: email c@testshire.example.invalid" in text
+    assert not case_data and "To: 01632 960001" in text
+    assert "Complaints: email c@testshire.example.invalid" in text
 
 
 def test_a_template_says_whether_it_carries_case_data(tmp_path: Path) -> None:
@@ -168,3 +178,21 @@ def test_a_template_says_whether_it_carries_case_data(tmp_path: Path) -> None:
     )
     assert (made.case_data("yes.txt.j2"), made.case_data("no.txt.j2")) == (True, False)
     assert made.case_data("silent.txt.j2") is None
+
+
+def test_address_lines_are_the_to_lines_and_the_lines_indented_under_them() -> None:
+    from bot.drafting.render import address_lines
+
+    source = (
+        "REFERRAL\n"
+        "To: Children's social care\n"
+        "  Front door: {{ la.front_door }}\n"
+        "{% if lado %}\n"
+        "  LADO: {{ la.lado }}\n"
+        "{% endif %}\n"
+        "Copy: the provider's council\n"
+        "\n"
+        "  Indented, but after a blank line: not an address\n"
+        "Phone us on {{ contacts.ofsted.phone }}\n"
+    )
+    assert address_lines(source) == [1, 2, 4, 6]

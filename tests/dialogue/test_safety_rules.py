@@ -93,6 +93,27 @@ def test_case_data_addressed_to_a_general_mailbox_fails_naming_file_and_step() -
     ) in result.stderr
 
 
+def test_a_general_contact_named_in_the_body_for_the_reader_is_not_an_address(
+    tmp_path: Path,
+) -> None:
+    flow = (RULE_FLOWS / "case_data" / "to_cqc.yaml").read_text(encoding="utf-8")
+    (tmp_path / "to_cqc.yaml").write_text(
+        flow.replace("    next: draft_silent\n", "    next: end\n").split("  - id: draft_silent")[
+            0
+        ],
+        encoding="utf-8",
+    )
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "to_cqc_mailbox.txt.j2").write_text(
+        "{% set case_data = true %}\n"
+        "To: [CQC nominated lead for joint work: look up before sending]\n"
+        "Child: {{ child }}\n"
+        "Questions about this note: {{ contacts.ofsted.phone }}.\n",
+        encoding="utf-8",
+    )
+    assert problems(tmp_path) == []
+
+
 def test_every_contact_says_whether_it_takes_case_data() -> None:
     assert contacts_say_case_data(load_contacts(knowledge_dir() / "contacts.yaml")) == []
     [problem] = contacts_say_case_data({"cqc": {"name": "CQC", "email": "a@b.example"}})
