@@ -131,7 +131,7 @@ def test_contacts_not_in_the_contacts_file_fail_naming_file_and_step() -> None:
     assert result.exit_code == 1
     errors = result.stderr
     for expected in (
-        "typed.yaml: step 'ring': names the phone number '0300 123 4666'",
+        "typed.yaml: step 'ring': names the phone number '0161 618 8524'",
         "typed.yaml: step 'ring': names the web address 'www.childline.org.uk'",
         "templates/letter.txt.j2 (the draft of typed.yaml step 'draft_letter'): names the "
         "email address 'help@nspcc.example.org.uk'",
@@ -146,8 +146,8 @@ def test_contacts_not_in_the_contacts_file_fail_naming_file_and_step() -> None:
 @pytest.mark.parametrize(
     "text",
     [
-        "Ring 0300 123 4666.",
-        "Ring +44 300 123 4666.",
+        "Ring 0161 618 8524.",
+        "Ring +44 161 618 8524.",
         "Call 111 for advice.",
         "See https://www.nspcc.org.uk/report.",
         "Email someone@council.gov.uk.",

@@ -244,9 +244,9 @@ def test_each_contact_says_whether_it_may_receive_case_data() -> None:
     found = made(
         council(
             "Rutland County Council",
-            front_door=contact(phone="01234 000 098"),
-            out_of_hours=contact(phone="01234 000 097", case_data=False),  # a general line
-            complaints=contact(phone="01234 000 096"),
+            front_door=contact(phone="01632 960098"),
+            out_of_hours=contact(phone="01632 960097", case_data=False),  # a general line
+            complaints=contact(phone="01632 960096"),
         )
     )
     contacts = found.councils[0].contacts
@@ -257,11 +257,11 @@ def test_each_contact_says_whether_it_may_receive_case_data() -> None:
     # prints an unverified contact as it would be sent, and puts its check in the notes
     notes: list[str] = []
     card = found.card("Rutland", notes=notes, case_data=True)
-    assert card.front_door == "phone 01234 000 098"
+    assert card.front_door == "phone 01632 960098"
     assert card.out_of_hours.startswith("[out-of-hours contact: the directory's one is not for")
     assert any("not a route for case data" in n for n in notes)
     assert any("not yet verified: check them against" in n for n in notes)
-    assert found.card("Rutland").out_of_hours == "phone 01234 000 097 [unverified]"
+    assert found.card("Rutland").out_of_hours == "phone 01632 960097 [unverified]"
 
 
 def test_the_shipped_file_says_which_contacts_take_case_data(directory: Directory) -> None:
@@ -389,7 +389,7 @@ def test_a_faulty_file_refuses_to_load(tmp_path: Path) -> None:
         ([{**council("Kent"), "example": False}], {"example": True}, "every entry must be too"),
         ([{**council("Kent"), "example": "yes"}], {}, "'example' must be true or false"),
         (
-            [council("Kent", lado=contact(phone="01234 000 000", case_data="yes"))],
+            [council("Kent", lado=contact(phone="01632 960000", case_data="yes"))],
             {},
             "'case_data' must be true or false",
         ),
