@@ -314,7 +314,9 @@ def chat(
         Path | None,
         typer.Option(
             "--out",
-            help="write the drafts to this file: the first replaces it, later ones go below",
+            help="write the drafts' letters (what you would send) to this file and their "
+            "reviewer's notes beside it, to NAME.notes.txt: the first draft replaces them, "
+            "later ones go below",
         ),
     ] = None,
     database: Annotated[str | None, typer.Option(help="session database (file or URL)")] = None,
@@ -324,12 +326,14 @@ def chat(
         DraftSaver,
         input_lines,
         is_terminal,
+        notes_path,
         run_interactive,
         run_lines,
     )
 
     if out is not None:
         _check_out(out, database)
+        _check_out(notes_path(out), database)  # the reviewer's notes go beside the letters
     engine = _engine(database)
     save = DraftSaver(out)
     if is_terminal() and not as_json:

@@ -56,7 +56,8 @@ def test_a_dot_dot_path_that_exists_is_written(tmp_path: Path) -> None:
     result = chat("--out", str(out), "--database", str(tmp_path / "s.sqlite3"), stdin=stdin)
     assert result.exit_code == 0, result.output
     assert "draft saved to" in result.output
-    assert "DRAFT - check every detail" in (tmp_path / "draft.txt").read_text()
+    assert "REFERRAL TO THE CHILDREN'S COMMISSIONER" in (tmp_path / "draft.txt").read_text()
+    assert "has not sent it anywhere" in (tmp_path / "draft.notes.txt").read_text()
 
 
 def test_every_draft_of_a_run_is_kept_in_the_out_file(tmp_path: Path) -> None:
@@ -69,7 +70,47 @@ def test_every_draft_of_a_run_is_kept_in_the_out_file(tmp_path: Path) -> None:
     assert "(draft saved to" in result.output and "2 drafts in the file" in result.output
     saved = out.read_text(encoding="utf-8")
     assert "an older file's contents" not in saved  # the run's first draft replaces it
-    assert saved.count("DRAFT - check every detail") == 2  # the referral and the child's note
+    notes = (tmp_path / "drafts.notes.txt").read_text(encoding="utf-8")
+    assert saved.count("From A. Inspector") == 1 and saved.count("REFERRAL TO THE") == 1
+    assert "Hello " in saved  # the referral and the child's note
+    assert notes.count("has not sent it anywhere") == 2  # the notes of each
+    assert "has not sent it anywhere" not in saved
+
+
+ADVOCACY = (
+    "a child needs advocacy\n2\n1\n1\n" + "A. Inspector, regulatory inspector\n" * 14 + "yes\n"
+)
+
+
+def test_out_writes_the_letter_alone_and_the_reviewers_notes_beside_it(tmp_path: Path) -> None:
+    out = tmp_path / "referral.txt"
+    result = chat("--out", str(out), "--database", str(tmp_path / "s.sqlite3"), stdin=ADVOCACY)
+    assert result.exit_code == 0, result.output
+    assert "the reviewer's notes to" in result.output and "referral.notes.txt" in result.output
+    letter = out.read_text(encoding="utf-8")
+    notes = (tmp_path / "referral.notes.txt").read_text(encoding="utf-8")
+    for reviewer_only in ("Sources:", "[cc-2014/", "[unverified]", "DRAFT", "has not sent it"):
+        assert reviewer_only not in letter
+    assert (
+        "To: Office of the Children's Commissioner – Help at Hand (www.childrenscommissioner.gov.uk)"
+        in letter
+    )
+    assert "[cc-2014/22]" in notes and "Sources:" in notes
+    assert "Not yet verified by an administrator: Children’s Commissioner – Help at Hand" in notes
+    assert "send it (or file it) only by a secure route meant for case data" in notes
+
+
+def test_chat_json_gives_the_letter_as_draft_and_the_notes_as_draft_notes(tmp_path: Path) -> None:
+    import json
+
+    result = chat("--json", "--database", str(tmp_path / "s.sqlite3"), stdin=ADVOCACY)
+    assert result.exit_code == 0, result.output
+    drafted = [r for r in map(json.loads, result.output.splitlines()) if r["draft"]]
+    assert len(drafted) == 2
+    for reply in drafted:
+        assert "[unverified]" not in reply["draft"] and "Sources:" not in reply["draft"]
+        assert "has not sent it anywhere" in reply["draft_notes"]
+        assert "Sources:" in reply["draft_notes"]
 
 
 # --- outputs never overwrite the bot's own files -----------------------------------------
@@ -99,6 +140,15 @@ def test_no_output_may_be_the_session_database(tmp_path: Path, suffix: str) -> N
     # still the database, audit trail and all
     assert db.read_bytes().startswith(b"SQLite format 3")
     assert "1 audit event(s)" in export("--database", str(db)).output
+
+
+def test_the_notes_beside_the_letters_may_not_be_the_session_database(tmp_path: Path) -> None:
+    db = tmp_path / "case.notes.txt"
+    assert chat("--database", str(db), stdin="a child needs advocacy\n").exit_code == 0
+    result = chat("--out", str(tmp_path / "case.txt"), "--database", str(db), stdin="menu\n")
+    assert result.exit_code == 2, result.output
+    assert "case.notes.txt: that is the session database" in result.output
+    assert db.read_bytes().startswith(b"SQLite format 3")
 
 
 def test_no_output_may_be_a_knowledge_or_flows_file(tmp_path: Path) -> None:

@@ -32,7 +32,8 @@ def reply_json(reply: Reply) -> dict[str, Any]:
         "options": [{"label": o.label, "value": o.value} for o in reply.options],
         "navigation": [o.value for o in reply.navigation],
         "citations": [c.clause_id for c in reply.citations],
-        "draft": reply.draft.text if reply.draft else None,
+        "draft": reply.draft.text if reply.draft else None,  # the letter alone
+        "draft_notes": reply.draft.notes if reply.draft else None,
     }
 
 
@@ -83,36 +84,66 @@ def plain_text(reply: Reply, first: int = 1) -> str:
     for number, option in enumerate(reply.options, start=first):
         lines.append(f"  {number}. {option.label}")
     if reply.draft:
-        bar = "-" * 72
-        lines += [bar, reply.draft.text.rstrip(), bar]
+        lines += [
+            _rule(LETTER_HEAD),
+            reply.draft.text.rstrip(),
+            _rule(NOTES_HEAD),
+            reply.draft.notes.rstrip(),
+            _rule(""),
+        ]
     return "\n".join(lines)
 
 
+LETTER_HEAD = "LETTER: what you would send "
+NOTES_HEAD = "END OF LETTER. REVIEWER'S NOTES: for you, not to send "
+
+
+def _rule(head: str) -> str:
+    return f"==== {head}".ljust(72, "=") if head else "=" * 72
+
+
+def notes_path(out: Path) -> Path:
+    """Where the reviewer's notes go beside the letters' file: drafts.txt -> drafts.notes.txt."""
+    return out.with_name(f"{out.stem}.notes{out.suffix or '.txt'}")
+
+
 class DraftSaver:
-    """Writes the drafts of a run to the --out file: the first replaces what was there, each
-    later one (the case note after the referral, a re-draft after an edit) goes below it
-    under its title, so no draft of the run is lost. Unwritable paths are said, not raised."""
+    """Writes the drafts of a run to the --out file, the letters alone, and their reviewer's
+    notes to a second file beside it (drafts.txt -> drafts.notes.txt): the first draft
+    replaces what was there, each later one (the case note after the referral, a re-draft
+    after an edit) goes below it under its title, so no draft of the run is lost.
+    Unwritable paths are said, not raised."""
 
     def __init__(self, out: Path | None) -> None:
         self.out = out
+        self.notes = notes_path(out) if out else None
         self.saved = 0
 
     def __call__(self, reply: Reply) -> str | None:
-        if not (self.out and reply.draft):
+        if not (self.out and self.notes and reply.draft):
             return None
-        text = reply.draft.text.rstrip() + "\n"
+        draft = reply.draft
         try:
-            if self.saved == 0:
-                self.out.write_text(text, encoding="utf-8")
-            else:
-                with self.out.open("a", encoding="utf-8") as file:
-                    file.write(f"\n{'=' * 72}\n{reply.draft.title}\n{'=' * 72}\n\n{text}")
+            for path, text in ((self.out, draft.text), (self.notes, draft.notes)):
+                self._write(path, draft.title, text.rstrip() + "\n")
         except OSError as exc:
-            return f"(could not write the draft to {self.out}: {exc.strerror or exc})"
+            return (
+                f"(could not write the draft to {exc.filename or self.out}: {exc.strerror or exc})"
+            )
         self.saved += 1
         if self.saved == 1:
-            return f"(draft saved to {self.out})"
-        return f"(draft added to {self.out} below the earlier one: {self.saved} drafts in the file)"
+            return f"(draft saved to {self.out}; the reviewer's notes to {self.notes})"
+        return (
+            f"(draft added to {self.out} below the earlier one: {self.saved} drafts in the "
+            f"file; their notes in {self.notes})"
+        )
+
+    def _write(self, path: Path, title: str, text: str) -> None:
+        if self.saved == 0:
+            path.write_text(text, encoding="utf-8")
+        else:
+            with path.open("a", encoding="utf-8") as file:
+                file.write(f"\n{'=' * 72}\n{title}\n{'=' * 72}\n\n{text}")
 
 
 def run_lines(
@@ -205,7 +236,20 @@ def _show(console: Any, replies: list[Reply], escape: Any, panel: Any, save: Any
             number += 1
             console.print(f"  [bold]{number}.[/bold] {escape(option.label)}")
         if reply.draft:
-            console.print(panel(escape(reply.draft.text.rstrip()), title=escape(reply.draft.title)))
+            console.print(
+                panel(
+                    escape(reply.draft.text.rstrip()),
+                    title=escape(f"{reply.draft.title}: the letter, what you would send"),
+                    border_style="green",
+                )
+            )
+            console.print(
+                panel(
+                    escape(reply.draft.notes.rstrip()),
+                    title="Reviewer's notes: for you, not part of the letter",
+                    border_style="yellow",
+                )
+            )
             saved = save(reply)
             console.print(
                 f"[dim]{escape(saved)}[/dim]"

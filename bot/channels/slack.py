@@ -440,12 +440,18 @@ class _Adapter:
                     unfurl_media=False,
                 )
             if reply.draft is not None and kit.long_draft(reply.draft):
+                draft = reply.draft  # the letter alone in its file, the notes in their own
                 _call(
                     client.files_upload_v2,
                     channel=channel,
-                    content=reply.draft.text,
-                    filename=reply.draft.filename,
-                    title=reply.draft.title,
+                    file_uploads=[
+                        {"content": draft.text, "filename": draft.filename, "title": draft.title},
+                        {
+                            "content": draft.notes,
+                            "filename": draft.notes_filename,
+                            "title": f"{draft.title}: reviewer's notes (not to send)",
+                        },
+                    ],
                 )
 
     def is_own_dm(self, client: Any, team: str, user: str | None, channel: str) -> bool:

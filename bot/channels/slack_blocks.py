@@ -235,8 +235,23 @@ def _citation_blocks(citations: tuple[Citation, ...], shown: str) -> list[Block]
 
 # --- replies ---------------------------------------------------------------------------
 def long_draft(draft: Draft) -> bool:
-    """Long drafts also go as a file snippet: easier to copy than several code blocks."""
+    """Long drafts also go as files (the letter, and its notes beside it): easier to copy
+    than several code blocks."""
     return len(escape(draft.text)) > SECTION_TEXT - 2 * len(_FENCE) - 2
+
+
+LETTER_HEAD = "*The letter* - what you would send, exactly as it stands:"
+NOTES_HEAD = ":memo: *Reviewer's notes* - for you, not part of the letter; do not send them:"
+
+
+def _draft_blocks(draft: Draft) -> list[Block]:
+    """The letter in copyable code blocks, then the notes apart under a divider."""
+    blocks: list[Block] = [{"type": "section", "text": _mrkdwn(LETTER_HEAD)}]
+    blocks += _code_blocks(draft.text)
+    if draft.notes.strip():
+        blocks += [{"type": "divider"}, {"type": "section", "text": _mrkdwn(NOTES_HEAD)}]
+        blocks += text_blocks(escape(draft.notes.strip()))
+    return blocks
 
 
 def _fallback(reply: Reply) -> str:
@@ -254,7 +269,7 @@ def render_reply(reply: Reply) -> list[SlackMessage]:
         body.append({"type": "header", "text": _plain(reply.draft.title, HEADER_TEXT)})
     body += text_blocks(escape(for_chat(reply.text)))  # a nested list keeps its indent
     if reply.draft is not None:
-        body += _code_blocks(reply.draft.text)
+        body += _draft_blocks(reply.draft)
     body += _citation_blocks(reply.citations, reply.text)
     buttons = _option_buttons(reply.options, "opt")
     if reply.draft is not None and reply.draft.fields:

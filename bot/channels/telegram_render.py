@@ -176,14 +176,29 @@ def _citation_blocks(
 
 
 def _draft_blocks(draft: Draft) -> list[Block]:
-    return [
+    """The letter (what would be sent) in a copyable block, then the reviewer's notes apart."""
+    blocks = [
         Block(draft.title, "<b>", "</b>"),
+        Block("The letter, exactly what you would send:", "<i>", "</i>"),
         Block(draft.text.rstrip(), "<pre>", "</pre>"),
-        Block(
-            f"The same text is attached as {draft.filename}. Check it, then copy it into "
-            "your email; the bot never sends anything for you."
-        ),
     ]
+    if draft.notes.strip():
+        blocks += [
+            Block(
+                "Reviewer's notes: for you, not part of the letter. Do not send them.",
+                "📝 <b>",
+                "</b>",
+            ),
+            Block(draft.notes.rstrip(), "<blockquote>", "</blockquote>"),
+        ]
+    blocks.append(
+        Block(
+            f"The letter alone is attached as {draft.filename}, and the notes as "
+            f"{draft.notes_filename}. Check the letter, then copy it into your email; the "
+            "bot never sends anything for you."
+        )
+    )
+    return blocks
 
 
 def _label(text: str) -> str:
@@ -240,8 +255,13 @@ def render(reply: Reply, limit: int = MAX_TEXT) -> list[Outgoing]:
     out: list[Outgoing] = [TextOut(text) for text in texts]
     if keyboard:
         out[-1] = TextOut(texts[-1], keyboard)
-    if reply.draft is not None:
-        caption = _escape(reply.draft.title[: MAX_CAPTION // 6])  # escaping grows it 5x at most
-        content = reply.draft.text.replace("\r\n", "\n").encode("utf-8")
-        out.append(DocumentOut(reply.draft.filename, content, caption))
+    if reply.draft is not None:  # the letter alone in its file, the notes in their own
+        draft = reply.draft
+        title = draft.title[: MAX_CAPTION // 6]  # escaping grows it 5x at most
+        for filename, text, caption in (
+            (draft.filename, draft.text, title),
+            (draft.notes_filename, draft.notes, f"{title}: reviewer's notes (not to send)"),
+        ):
+            content = text.replace("\r\n", "\n").encode("utf-8")
+            out.append(DocumentOut(filename, content, _escape(caption)))
     return out

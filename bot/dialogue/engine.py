@@ -19,6 +19,7 @@ from bot.dialogue.router import Router
 from bot.dialogue.session import Mark, Session, SessionUnreadable
 from bot.dialogue.stale import stale_reason
 from bot.dialogue.store import SessionStore, StoreUnavailable
+from bot.drafting.notes import reviewer_notes
 from bot.drafting.render import DraftRenderer, TemplateProblem
 from bot.kb import ClauseIndex, QueryError, look_up
 from bot.kb.model import Citation
@@ -922,35 +923,21 @@ class _Turn:
 
     def render_draft(self, step: Step) -> None:
         s = self.session
-        cited: list[str] = []
-        for key in s.seen_says:
-            flow_id, step_id = key.split("/", 1)
-            if flow_id == s.flow and ":" not in step_id:
-                cited += [c for c in self.flow.step(step_id).cite if c not in cited]
-        on_path = len(cited)
-        cited += [c for c in step.cite if c not in cited]
-        citations = self.engine.cite(cited)
-        body, relied = self.engine.renderer.render_file(
+        citations = self.engine.cite(step.cite)
+        rendered = self.engine.renderer.render_file(
             step.draft or "", self.context({"citations": citations, "flow": self.flow.title})
         )
-        if relied is not None:  # the draft's own clauses: only those its text rested on
-            citations = citations[:on_path] + tuple(
-                c for c in citations[on_path:] if c.clause_id in relied
-            )
-        footer = ["", "Sources:"]
-        footer += [f"- {c.citation} [{c.clause_id}]" for c in citations]
-        footer += [
-            "",
-            "DRAFT - check every detail before sending. protocol-bot has not sent this anywhere.",
-        ]
-        text = body.rstrip() + "\n" + "\n".join(footer) + "\n"
+        if rendered.relied is not None:  # only the clauses its text rested on, given the answers
+            citations = tuple(c for c in citations if c.clause_id in rendered.relied)
+        text = rendered.text
+        notes = reviewer_notes(text, rendered.notes, citations, case_data=rendered.case_data)
         answers = s.flow_answers()
         fields = tuple(
             DraftField(st.id, st.answer_label, answers.get(st.id, ""), st.multiline)
             for st in self.flow.steps
             if st.ask and st.type == "text" and st.id in answers
         )
-        draft = Draft(step.title or "Draft", text, step.filename or f"{step.id}.txt", fields)
+        draft = Draft(step.title or "Draft", text, step.filename or f"{step.id}.txt", fields, notes)
         digest = hashlib.sha256(text.encode()).hexdigest()[:12]
         marker = f"{s.flow}/draft:{step.id}"
         if marker not in s.seen_says:

@@ -133,6 +133,11 @@ def validate_flow(
         try:
             texts = [t for t in (step.ask, step.say, step.reask) if t]
             used = set().union(*(renderer.string_variables(t) for t in texts)) if texts else set()
+            if "note" in used:
+                problems.append(
+                    f"{at(step)}: note() records a line for a draft's reviewer's notes; it "
+                    "belongs in draft templates, not in what a step says or asks"
+                )
             if step.draft:
                 used |= renderer.variables(step.draft)
         except TemplateProblem as exc:
@@ -161,9 +166,8 @@ def validate_flow(
     return problems
 
 
-def load_flows(
-    directory: Path, *, clause_ids: Collection[str], contacts: Mapping[str, Any]
-) -> dict[str, Flow]:
+def read_flows(directory: Path) -> dict[str, tuple[Flow, str]]:
+    """Every flow in the folder by id, with the name of its file; not yet validated."""
     paths = sorted(directory.glob("*.yaml"))
     if not paths:
         raise FlowError(f"{directory}: no flow files (*.yaml)")
@@ -173,6 +177,13 @@ def load_flows(
         if flow.id in flows:
             raise FlowError(f"{path.name}: flow id {flow.id!r} is also used by {flows[flow.id][1]}")
         flows[flow.id] = (flow, path.name)
+    return flows
+
+
+def load_flows(
+    directory: Path, *, clause_ids: Collection[str], contacts: Mapping[str, Any]
+) -> dict[str, Flow]:
+    flows = read_flows(directory)
     renderer = DraftRenderer(directory / "templates", contacts)
     problems: list[str] = []
     for flow, name in flows.values():

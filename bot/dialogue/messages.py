@@ -93,12 +93,25 @@ class DraftField:
 
 @dataclass(frozen=True, slots=True)
 class Draft:
-    """A referral or reply for the user to check, copy and send themselves. Never sent by the bot."""
+    """A referral or reply for the user to check, copy and send themselves. Never sent by the bot.
+
+    ``text`` is the letter: exactly what would be sent, with placeholders in square brackets
+    where a fact is not known, and nothing meant for the reviewer. ``notes`` are the
+    reviewer's: what to check before sending and the clauses it rests on. Every channel
+    shows the two apart, and saves them to two files (``filename``, ``notes_filename``).
+    """
 
     title: str
     text: str
     filename: str
     fields: tuple[DraftField, ...] = ()
+    notes: str = ""
+
+    @property
+    def notes_filename(self) -> str:
+        """Beside the letter's file: referral.txt -> referral.notes.txt."""
+        stem, dot, suffix = self.filename.rpartition(".")
+        return f"{stem}.notes.{suffix}" if dot and stem else f"{self.filename}.notes.txt"
 
 
 ReplyKind = Literal[

@@ -48,7 +48,11 @@ ROLES: dict[str, str] = {
     "registration_checks": "registration checks contact",
 }
 REACH = ("phone", "email", "address", "website")  # a contact needs at least one of these
-CONTACT_FIELDS = frozenset({*REACH, "team", "hours", "notes", "source", "verified"})
+CONTACT_FIELDS = frozenset({*REACH, "team", "hours", "notes", "source", "verified", "case_data"})
+# whether a role's contact may receive personal data about a case, unless its entry says
+# otherwise (``case_data: false`` for, say, a front door listed as a general enquiries box):
+# the front door, out-of-hours team, LADO and checks contact take cases; complaints does not
+CASE_DATA_ROLES = frozenset({"front_door", "out_of_hours", "lado", "registration_checks"})
 COUNCIL_FIELDS = frozenset({"name", "aliases", "example", "contacts", "notes"})
 
 MATCH_AT = 88  # fuzz.ratio between the cores of a typed name and a directory name
@@ -99,6 +103,7 @@ class Contact:
     role: str
     source: str
     verified: bool
+    case_data: bool = False  # may receive personal data about a case
     team: str = ""
     phone: str = ""
     email: str = ""
@@ -195,31 +200,69 @@ class Directory:
         )
         return Match(typed, None, tuple(c for _, c in close[:3]))
 
-    def card(self, typed: Any) -> CouncilCard:
-        """A council as a draft may show it: directory data or placeholders."""
+    def card(
+        self, typed: Any, *, notes: list[str] | None = None, case_data: bool = False
+    ) -> CouncilCard:
+        """A council as a draft may show it: directory data or placeholders (see CouncilCard
+        for ``notes`` and ``case_data``)."""
         text = str(typed or "").strip()
         if not text or text.lower() in {"not known", "unknown", "skip"}:
-            return CouncilCard(text or "not known", None, given=False)
-        return CouncilCard(text, self.match(text).council)
+            return CouncilCard(
+                text or "not known", None, given=False, notes=notes, case_data=case_data
+            )
+        return CouncilCard(text, self.match(text).council, notes=notes, case_data=case_data)
 
-    def cards(self, typed: Any) -> list[CouncilCard]:
+    def cards(
+        self, typed: Any, *, notes: list[str] | None = None, case_data: bool = False
+    ) -> list[CouncilCard]:
         """Several councils stored in one answer (``; ``-separated)."""
         text = str(typed or "").strip()
         parts = [p.strip() for p in text.split(";") if p.strip()]
-        return [self.card(p) for p in parts] or [self.card("")]
+        made = [self.card(p, notes=notes, case_data=case_data) for p in parts]
+        return made or [self.card("", notes=notes, case_data=case_data)]
 
 
 class CouncilCard:
     """What a template may print about a council. Every contact is from the directory, or a
-    placeholder saying it is missing; there is no way to print anything else."""
+    placeholder saying it is missing; there is no way to print anything else.
 
-    def __init__(self, typed: str, council: Council | None, *, given: bool = True) -> None:
+    For a letter, ``notes`` collects what the reviewer must check (an unverified contact is
+    then printed as it would be sent, without a tag, and its check goes to the notes), and
+    ``case_data`` (the letter carries personal data about a case) prints a placeholder in
+    place of any contact not meant for case data.
+    """
+
+    def __init__(
+        self,
+        typed: str,
+        council: Council | None,
+        *,
+        given: bool = True,
+        notes: list[str] | None = None,
+        case_data: bool = False,
+    ) -> None:
         self.typed = typed
         self.known = council is not None
         self.given = given
         self.example = bool(council and council.example)
         self.name = council.name if council else typed
         self._council = council
+        self._notes = notes
+        self._case_data = case_data
+
+    def _tell(self, line: str) -> None:
+        if self._notes is not None and line not in self._notes:
+            self._notes.append(line)
+
+    def _tell_source(self) -> None:
+        """Where this council's contacts came from, unless all are from checked entries."""
+        council = self._council
+        if (
+            council is None
+            or council.example
+            or any(not c.verified for c in council.contacts.values())
+        ):
+            self._tell(self.note)
 
     def __str__(self) -> str:
         return self.name
@@ -231,15 +274,24 @@ class CouncilCard:
         if role not in ROLES:
             raise ValueError(f"unknown contact role {role!r}; one of {', '.join(ROLES)}")
         label = ROLES[role]
+        self._tell_source()
         if self._council is None:
             why = f"{self.name} is not in the directory" if self.given else "council not known"
             return f"[{label}: {why} - look it up before sending]"
         found = self._council.contacts.get(role)
         if found is None:
             return f"[{label}: not in the directory - look it up before sending]"
+        if self._case_data and not found.case_data:
+            self._tell(
+                f"The directory's {label} for {self.name} is not a route for case data, so "
+                "the letter has a placeholder: find the council's secure route for it."
+            )
+            return f"[{label}: the directory's one is not for case data - find the secure route]"
         if self._council.example:
             return f"{found.text()} [EXAMPLE DATA - not a real contact]"
-        return found.text() if found.verified else f"{found.text()} [unverified]"
+        if found.verified or self._notes is not None:  # a letter: checks go to the notes
+            return found.text()
+        return f"{found.text()} [unverified]"
 
     @property
     def front_door(self) -> str:
@@ -309,6 +361,8 @@ def _contact(role: str, raw: Any, where: str, example: bool, problems: list[str]
         problems.append(f"{where}: needs 'verified' (false until an administrator has checked it)")
     elif not isinstance(raw["verified"], bool):
         problems.append(f"{where}: 'verified' must be true or false")
+    if "case_data" in raw and not isinstance(raw["case_data"], bool):
+        problems.append(f"{where}: 'case_data' must be true or false")
     if not any(_text(raw.get(k)) for k in REACH):
         problems.append(f"{where}: needs at least one of {', '.join(REACH)}")
     phone, email = _text(raw.get("phone")), _text(raw.get("email"))
@@ -325,6 +379,7 @@ def _contact(role: str, raw: Any, where: str, example: bool, problems: list[str]
         role=role,
         source=_text(raw.get("source")),
         verified=raw.get("verified") is True,
+        case_data=raw["case_data"] is True if "case_data" in raw else role in CASE_DATA_ROLES,
         team=_text(raw.get("team")),
         phone=phone,
         email=email,

@@ -77,7 +77,7 @@ def load_contact_routes(root: Path) -> list[ContactRoute]:
         other = [
             (f.replace("_", " "), str(v))
             for f, v in entry.items()
-            if f not in _FIELDS and f not in {"name", "source", "verified"}
+            if f not in _FIELDS and f not in {"name", "source", "verified", "case_data"}
         ]
         routes.append(
             ContactRoute(

@@ -152,6 +152,25 @@ def _to_draft(slack: SlackHarness) -> None:
     slack.run_to_end(CASE)
 
 
+def test_a_long_draft_is_uploaded_as_the_letter_and_its_notes_in_two_files(
+    slack: SlackHarness,
+) -> None:
+    _to_draft(slack)
+    drafts = [c for c in slack.fake.posted(DM) if c.args["blocks"][0]["type"] == "header"]
+    assert drafts
+    shown = mrkdwn_of(drafts[0].args["blocks"])
+    assert shown.index("The letter") < shown.index("Reviewer's notes") < shown.index("Sources:")
+    names = [c.args["filename"] for c in slack.fake.of("files.getUploadURLExternal")]
+    assert "safeguarding-referral.txt" in names and "safeguarding-referral.notes.txt" in names
+    uploads = [c.args["content"] for c in slack.fake.of("upload")]
+    # the referral and the case note, each as its letter and then its notes
+    letters, notes = uploads[::2], uploads[1::2]
+    assert len(uploads) == 4 and letters[0].startswith("SAFEGUARDING REFERRAL")
+    for letter in letters:
+        assert "Sources:" not in letter and "[unverified]" not in letter and "DRAFT" not in letter
+    assert all("Sources:" in n and "has not sent it anywhere" in n for n in notes)
+
+
 def test_edit_the_draft_in_a_prefilled_form(slack: SlackHarness) -> None:
     _to_draft(slack)
     before = len(slack.fake.posted(DM))

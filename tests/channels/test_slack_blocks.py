@@ -237,3 +237,25 @@ def test_split_text_keeps_everything_and_never_cuts_an_entity(text: str, limit: 
     assert all(0 < len(p) <= limit for p in pieces)
     for piece in pieces:
         assert kit.escape(kit.unescape(piece)) == piece  # whole entities only
+
+
+def test_a_draft_shows_the_letter_and_the_reviewers_notes_apart() -> None:
+    draft = Draft(
+        "Reply to the complainant",
+        "Dear Ms Jones,\n\nPhone: 0300 061 0614\n",
+        "reply.txt",
+        notes="Before sending:\n- Not yet verified: 0300 061 0614 <check>.\n\nSources:\n- [lgo-2016/17]\n",
+    )
+    [message] = kit.render_reply(Reply("Here is the draft.", kind="draft", draft=draft))
+    check_blocks(message.blocks)
+    texts = [b["text"]["text"] if "text" in b else b["type"] for b in message.blocks]
+    code = next(i for i, t in enumerate(texts) if t.startswith("```"))
+    divider = texts.index("divider")
+    notes = next(i for i, t in enumerate(texts) if "Sources:" in t)
+    assert code < divider < notes
+    assert (
+        "Reviewer's notes" in texts[divider + 1] and "not part of the letter" in texts[divider + 1]
+    )
+    assert "Sources:" not in texts[code] and "Not yet verified" not in texts[code]
+    assert "```" not in texts[notes]  # the notes are not in a copyable block with the letter
+    assert "&lt;check&gt;" in texts[notes]

@@ -114,10 +114,17 @@ def test_each_flow_runs_to_its_drafts_by_button_presses(start: Start, flow: str)
     documents = h.api.of("sendDocument")
     drafts = [r.draft for batch in h.engine.replies for r in batch if r.draft]
     assert drafts, "the flow produced no draft"
-    assert [d.files["document"][0] for d in documents] == [d.filename for d in drafts]
-    for document, draft in zip(documents, drafts, strict=True):
-        assert document.files["document"][1].decode("utf-8") == draft.text
-        assert document.params["chat_id"] == ALICE["id"]
+    # each draft as two files: the letter alone, and the reviewer's notes beside it
+    assert [d.files["document"][0] for d in documents] == [
+        name for d in drafts for name in (d.filename, d.notes_filename)
+    ]
+    for (letter, notes), draft in zip(
+        zip(documents[::2], documents[1::2], strict=True), drafts, strict=True
+    ):
+        assert letter.files["document"][1].decode("utf-8") == draft.text
+        assert notes.files["document"][1].decode("utf-8") == draft.notes
+        assert "Sources:" in draft.notes and "Sources:" not in draft.text
+        assert letter.params["chat_id"] == notes.params["chat_id"] == ALICE["id"]
     # every press was answered, and every button fits Telegram's 64 bytes
     presses = sum(1 for i in h.engine.inbounds if i.action and not i.action.startswith("cmd:"))
     assert len(h.api.of("answerCallbackQuery")) == presses
@@ -192,7 +199,7 @@ def test_changing_an_answer_from_the_summary_redrafts(start: Start) -> None:
 
     walk(h, h.engine)
 
-    letter = h.api.of("sendDocument")[-1].files["document"][1].decode()
+    letter = h.api.of("sendDocument")[-2].files["document"][1].decode()  # then its notes
     assert "Mr New" in letter and "Ms Old" not in letter
 
 
@@ -210,7 +217,7 @@ def test_typed_html_is_escaped_everywhere_it_is_echoed(start: Start) -> None:
     assert "&lt;b&gt;Ms Jones&lt;/b&gt; &amp; Sons" in summary.params["text"]
     assert "A&amp;B &lt;i&gt;" in summary.params["text"]
     assert "<b>Ms Jones</b> & Sons" in parse_html(summary.params["text"])  # shown as typed
-    letter = h.api.of("sendDocument")[-1].files["document"][1].decode()
+    letter = h.api.of("sendDocument")[-2].files["document"][1].decode()  # then its notes
     assert "<b>Ms Jones</b> & Sons" in letter  # the .txt holds exactly what was typed
     # FakeBotAPI rejects what Telegram would: no call was refused
     assert not h.api.rejected
@@ -266,18 +273,32 @@ def test_a_reply_over_4096_characters_is_split_at_paragraphs(start: Start) -> No
     assert [bool(c.keyboard) for c in messages] == [False] * (len(messages) - 1) + [True]
 
 
-def test_a_draft_is_also_sent_as_a_text_document(start: Start) -> None:
-    draft = Draft("Referral <to> council", "Dear team,\n\nA & B.\n", "referral.txt")
+def test_a_draft_is_sent_as_the_letter_and_its_notes_in_two_text_documents(
+    start: Start,
+) -> None:
+    draft = Draft(
+        "Referral <to> council",
+        "Dear team,\n\nA & B.\n",
+        "referral.txt",
+        notes="Before sending:\n- Check <this>.\n",
+    )
     h = start(Scripted(Reply("Here it is", kind="draft", draft=draft)))
 
     calls = h.say("hi")
 
-    assert [c.method for c in calls] == ["sendMessage", "sendDocument"]
-    document = calls[1]
-    assert document.files["document"][0] == "referral.txt"
-    assert document.files["document"][1] == b"Dear team,\n\nA & B.\n"
-    assert parse_html(document.params["caption"]) == "Referral <to> council"
-    assert "<pre>Dear team,\n\nA &amp; B.</pre>" in calls[0].params["text"]
+    assert [c.method for c in calls] == ["sendMessage", "sendDocument", "sendDocument"]
+    letter, notes = calls[1], calls[2]
+    assert letter.files["document"][:2] == ("referral.txt", b"Dear team,\n\nA & B.\n")
+    assert notes.files["document"][0] == "referral.notes.txt"
+    assert notes.files["document"][1] == b"Before sending:\n- Check <this>.\n"
+    assert parse_html(letter.params["caption"]) == "Referral <to> council"
+    assert "reviewer's notes" in parse_html(notes.params["caption"])
+    shown = calls[0].params["text"]
+    assert "<pre>Dear team,\n\nA &amp; B.</pre>" in shown
+    # the notes are shown apart, after the letter, never inside its copyable block
+    assert (
+        shown.index("</pre>") < shown.index("Reviewer's notes") < shown.index("Check &lt;this&gt;.")
+    )
 
 
 # ======================================================================================

@@ -82,16 +82,19 @@ def test_a_long_clause_starts_collapsed() -> None:
 
 
 def test_a_draft_is_shown_preformatted_and_attached() -> None:
-    draft = Draft("Referral & note", "Dear <team>,\n\nText.\n", "referral.txt")
+    draft = Draft("Referral & note", "Dear <team>,\n\nText.\n", "referral.txt", notes="Check.\n")
     out = render(
         Reply("Your draft", kind="draft", draft=draft, options=(Option("Edit", "draft:edit"),))
     )
-    assert [type(o) for o in out] == [TextOut, DocumentOut]
-    message, document = out
+    assert [type(o) for o in out] == [TextOut, DocumentOut, DocumentOut]
+    message, document, notes = out
     assert isinstance(message, TextOut) and isinstance(document, DocumentOut)
+    assert isinstance(notes, DocumentOut)
     assert "<pre>Dear &lt;team&gt;,\n\nText.</pre>" in message.html
+    assert "<blockquote>Check.</blockquote>" in message.html
     assert message.keyboard  # the buttons stay with the text
     assert (document.filename, document.content) == ("referral.txt", b"Dear <team>,\n\nText.\n")
+    assert (notes.filename, notes.content) == ("referral.notes.txt", b"Check.\n")
     assert document.caption == "Referral &amp; note"
 
 

@@ -159,6 +159,14 @@ def test_a_broken_template_is_named(tmp_path: Path, clause_ids: set[str]) -> Non
         load_one(tmp_path, variant(steps=steps), clause_ids, template="{% if %}")
 
 
+def test_note_belongs_in_draft_templates_not_in_what_a_step_says(
+    tmp_path: Path, clause_ids: set[str]
+) -> None:
+    steps = [{"id": "s", "say": 'Advice.{{ note("check") }}', "plain": True, "next": "end"}]
+    with pytest.raises(FlowError, match=r"tiny\.yaml: step 's': note\(\) records a line"):
+        load_one(tmp_path, variant(steps=steps), clause_ids)
+
+
 def test_kb_check_covers_flows(tmp_path: Path) -> None:
     from bot.dialogue.checks import full_check
 

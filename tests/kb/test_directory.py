@@ -240,6 +240,36 @@ def test_unverified_and_verified_real_entries() -> None:
     assert "not yet verified: check them against rutland.example page" in card.note
 
 
+def test_each_contact_says_whether_it_may_receive_case_data() -> None:
+    found = made(
+        council(
+            "Rutland County Council",
+            front_door=contact(phone="01632 960098"),
+            out_of_hours=contact(phone="01632 960097", case_data=False),  # a general line
+            complaints=contact(phone="01632 960096"),
+        )
+    )
+    contacts = found.councils[0].contacts
+    assert contacts["front_door"].case_data  # a front door takes cases
+    assert not contacts["out_of_hours"].case_data  # unless its entry says otherwise
+    assert not contacts["complaints"].case_data  # complaints does not
+    # a letter that carries case data shows a placeholder in place of a route not for it,
+    # prints an unverified contact as it would be sent, and puts its check in the notes
+    notes: list[str] = []
+    card = found.card("Rutland", notes=notes, case_data=True)
+    assert card.front_door == "phone 01632 960098"
+    assert card.out_of_hours.startswith("[out-of-hours contact: the directory's one is not for")
+    assert any("not a route for case data" in n for n in notes)
+    assert any("not yet verified: check them against" in n for n in notes)
+    assert found.card("Rutland").out_of_hours == "phone 01632 960097 [unverified]"
+
+
+def test_the_shipped_file_says_which_contacts_take_case_data(directory: Directory) -> None:
+    for council in directory.councils:
+        for role, found in council.contacts.items():
+            assert found.case_data == (role != "complaints"), (council.name, role)
+
+
 def test_an_unknown_contact_role_is_a_template_error(directory: Directory) -> None:
     with pytest.raises(ValueError, match="unknown contact role"):
         directory.card("Kent").contact("director")
@@ -358,6 +388,11 @@ def test_a_faulty_file_refuses_to_load(tmp_path: Path) -> None:
         ),
         ([{**council("Kent"), "example": False}], {"example": True}, "every entry must be too"),
         ([{**council("Kent"), "example": "yes"}], {}, "'example' must be true or false"),
+        (
+            [council("Kent", lado=contact(phone="01632 960000", case_data="yes"))],
+            {},
+            "'case_data' must be true or false",
+        ),
     ],
 )
 def test_directory_problems_are_named(

@@ -10,7 +10,9 @@ followed by `expect:` with any of
   says / not_says       text (case-insensitive) somewhere in / absent from this turn's replies
   cites                 clause ids among this turn's citations
   kind                  a reply of this kind in this turn
-  draft_contains / draft_not_contains   text in / absent from a draft of this turn
+  draft_contains / draft_not_contains   text in / absent from a draft's letter this turn
+                        (the letter alone: what would be sent)
+  notes_contains / notes_not_contains   text in / absent from a draft's reviewer's notes
   options               labels that must be offered
   no_flow: true         the last reply belongs to no flow
 """
@@ -73,6 +75,12 @@ def _check(expect: dict[str, Any], replies: list[Reply], where: str) -> None:
         assert str(text) in drafts, f"{where}: draft lacks {text!r}\n{drafts}"
     for text in expect.get("draft_not_contains", []):
         assert str(text) not in drafts, f"{where}: draft has {text!r}\n{drafts}"
+    notes = "\n".join(r.draft.notes for r in replies if r.draft)
+    for text in expect.get("notes_contains", []):
+        assert notes, f"{where}: no draft notes in\n{shown}"
+        assert str(text) in notes, f"{where}: notes lack {text!r}\n{notes}"
+    for text in expect.get("notes_not_contains", []):
+        assert str(text) not in notes, f"{where}: notes have {text!r}\n{notes}"
     labels = {o.label for r in replies for o in r.options}
     for label in expect.get("options", []):
         assert label in labels, f"{where}: option {label!r} not offered ({sorted(labels)})"
