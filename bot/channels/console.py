@@ -6,11 +6,13 @@ import getpass
 import json
 import sys
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 from bot.dialogue.engine import Engine
 from bot.dialogue.messages import Conversation, Inbound, Reply
+from bot.outputs import write_private
 
 PROMPT = "you> "
 
@@ -107,43 +109,61 @@ def notes_path(out: Path) -> Path:
     return out.with_name(f"{out.stem}.notes{out.suffix or '.txt'}")
 
 
+@dataclass(frozen=True, slots=True)
+class Saved:
+    """What became of a draft written to --out: the line the terminal shows, and for JSON
+    output the file it is in, or why it could not be written."""
+
+    message: str
+    path: str | None = None
+    error: str | None = None
+
+
 class DraftSaver:
     """Writes the drafts of a run to the --out file, the letters alone, and their reviewer's
     notes to a second file beside it (drafts.txt -> drafts.notes.txt): the first draft
     replaces what was there, each later one (the case note after the referral, a re-draft
     after an edit) goes below it under its title, so no draft of the run is lost.
-    Unwritable paths are said, not raised."""
+
+    Each file is rewritten whole through a private temporary file (0600: it holds case
+    details) renamed over it, so a full disk or a crash leaves the file as it was before
+    that draft, never a part of it. Unwritable paths are said, not raised."""
 
     def __init__(self, out: Path | None) -> None:
         self.out = out
         self.notes = notes_path(out) if out else None
         self.saved = 0
+        self._letters = ""
+        self._notes = ""
 
-    def __call__(self, reply: Reply) -> str | None:
+    def __call__(self, reply: Reply) -> Saved | None:
         if not (self.out and self.notes and reply.draft):
             return None
         draft = reply.draft
+        letters = self._joined(self._letters, draft.title, draft.text)
+        notes = self._joined(self._notes, draft.title, draft.notes)
         try:
-            for path, text in ((self.out, draft.text), (self.notes, draft.notes)):
-                self._write(path, draft.title, text.rstrip() + "\n")
+            write_private(self.out, letters)
+            write_private(self.notes, notes)
         except OSError as exc:
-            return (
-                f"(could not write the draft to {exc.filename or self.out}: {exc.strerror or exc})"
-            )
+            reason = f"{exc.filename or self.out}: {exc.strerror or exc}"
+            return Saved(f"(could not write the draft to {reason})", error=reason)
+        self._letters, self._notes = letters, notes
         self.saved += 1
         if self.saved == 1:
-            return f"(draft saved to {self.out}; the reviewer's notes to {self.notes})"
-        return (
-            f"(draft added to {self.out} below the earlier one: {self.saved} drafts in the "
-            f"file; their notes in {self.notes})"
-        )
-
-    def _write(self, path: Path, title: str, text: str) -> None:
-        if self.saved == 0:
-            path.write_text(text, encoding="utf-8")
+            message = f"(draft saved to {self.out}; the reviewer's notes to {self.notes})"
         else:
-            with path.open("a", encoding="utf-8") as file:
-                file.write(f"\n{'=' * 72}\n{title}\n{'=' * 72}\n\n{text}")
+            message = (
+                f"(draft added to {self.out} below the earlier one: {self.saved} drafts in the "
+                f"file; their notes in {self.notes})"
+            )
+        return Saved(message, path=str(self.out))
+
+    def _joined(self, before: str, title: str, text: str) -> str:
+        text = text.rstrip() + "\n"
+        if self.saved == 0:
+            return text
+        return f"{before}\n{'=' * 72}\n{title}\n{'=' * 72}\n\n{text}"
 
 
 def run_lines(
@@ -152,7 +172,7 @@ def run_lines(
     out: IO[str],
     *,
     as_json: bool = False,
-    save: Callable[[Reply], str | None] = lambda r: None,
+    save: Callable[[Reply], Saved | None] = lambda r: None,
 ) -> None:
     """Non-interactive chat: one message per input line, replies as text or JSON lines."""
     who = conversation(thread="stdin")
@@ -176,23 +196,26 @@ def run_lines(
 
 
 def _write(
-    replies: list[Reply], out: IO[str], as_json: bool, save: Callable[[Reply], str | None]
+    replies: list[Reply], out: IO[str], as_json: bool, save: Callable[[Reply], Saved | None]
 ) -> list[Reply]:
     first = 1  # options are numbered on across the turn's replies
     for reply in replies:
         saved = save(reply)
         if as_json:
-            out.write(json.dumps(reply_json(reply), ensure_ascii=False) + "\n")
+            shown = reply_json(reply)
+            if saved is not None:  # a script reading the JSON learns whether the file holds it
+                shown.update({"saved": saved.path} if saved.path else {"save_error": saved.error})
+            out.write(json.dumps(shown, ensure_ascii=False) + "\n")
         else:
             out.write(plain_text(reply, first) + "\n")
             if saved:
-                out.write(saved + "\n")
+                out.write(saved.message + "\n")
         first += len(reply.options)
     out.flush()
     return replies
 
 
-def run_interactive(engine: Engine, save: Callable[[Reply], str | None]) -> None:
+def run_interactive(engine: Engine, save: Callable[[Reply], Saved | None]) -> None:
     """The friendly terminal chat, drawn with rich."""
     from rich.console import Console
     from rich.markup import escape
@@ -252,7 +275,7 @@ def _show(console: Any, replies: list[Reply], escape: Any, panel: Any, save: Any
             )
             saved = save(reply)
             console.print(
-                f"[dim]{escape(saved)}[/dim]"
+                f"[dim]{escape(saved.message)}[/dim]"
                 if saved
                 else "[dim](run with --out FILE to save drafts to a file)[/dim]"
             )
