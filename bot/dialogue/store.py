@@ -98,10 +98,20 @@ class SessionStore(Protocol):
         """The value ``key`` stands for in ``namespace``; None if unknown or expired."""
         ...
 
+    def keep_safety_note(self, key: str, note: str) -> None:
+        """Keep conversation ``key``'s safety note (bot/dialogue/safety.py: that a risk to a
+        child was signalled, and where the concern must go; nothing about the case) for
+        SAFETY_NOTE_SECONDS, past the deletion of its session, so a user who comes back after
+        the session expired is still shown where the concern must go."""
+        ...
+
+    def safety_note(self, key: str) -> str | None: ...
+    def drop_safety_note(self, key: str) -> None: ...
     def close(self) -> None: ...
 
 
 MAX_REMEMBERED = 1024  # bytes of UTF-8 in a remembered value: short, and fits any index
+SAFETY_NOTE_SECONDS = 14 * 86400  # how long a safety note outlives its conversation
 
 
 def new_key() -> str:
@@ -244,6 +254,11 @@ CREATE TABLE IF NOT EXISTS remembered (
     UNIQUE (namespace, value)
 );
 CREATE INDEX IF NOT EXISTS remembered_expires_at ON remembered (expires_at);
+CREATE TABLE IF NOT EXISTS safety_notes (
+    key TEXT PRIMARY KEY,
+    note TEXT NOT NULL,
+    noted_at REAL NOT NULL
+);
 """
 
 # remember: one statement, so two instances remembering one value at once get one key; an
@@ -393,6 +408,7 @@ class SqliteStore:
         _, gone = self._run("DELETE FROM sessions WHERE updated_at < ?", (cutoff,))
         self._run("DELETE FROM seen_events WHERE seen_at < ?", (now - 86400,))
         self._run("DELETE FROM remembered WHERE expires_at < ?", (now,))
+        self._run("DELETE FROM safety_notes WHERE noted_at < ?", (now - SAFETY_NOTE_SECONDS,))
         return int(gone)
 
     def first_time(self, key: str) -> bool:
@@ -419,6 +435,24 @@ class SqliteStore:
             (namespace, key, self.clock()),
         )
         return str(rows[0][0]) if rows else None
+
+    def keep_safety_note(self, key: str, note: str) -> None:
+        """Keep a safety note past the session; see :meth:`SessionStore.keep_safety_note`."""
+        self._run(
+            "INSERT INTO safety_notes (key, note, noted_at) VALUES (?, ?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET note = excluded.note, noted_at = excluded.noted_at",
+            (key, note, self.clock()),
+        )
+
+    def safety_note(self, key: str) -> str | None:
+        rows = self._rows(
+            "SELECT note FROM safety_notes WHERE key = ? AND noted_at >= ?",
+            (key, self.clock() - SAFETY_NOTE_SECONDS),
+        )
+        return str(rows[0][0]) if rows else None
+
+    def drop_safety_note(self, key: str) -> None:
+        self._run("DELETE FROM safety_notes WHERE key = ?", (key,))
 
     def close(self) -> None:
         with self._lock:

@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 from bot.dialogue.session import Session, SessionUnreadable
 from bot.dialogue.store import (
     _REMEMBER,
+    SAFETY_NOTE_SECONDS,
     StoreError,
     StoreUnavailable,
     _readable,
@@ -59,6 +60,11 @@ _SCHEMA = (
         UNIQUE (namespace, value)
     )""",
     "CREATE INDEX IF NOT EXISTS remembered_expires_at ON remembered (expires_at)",
+    """CREATE TABLE IF NOT EXISTS safety_notes (
+        key TEXT PRIMARY KEY,
+        note TEXT NOT NULL,
+        noted_at DOUBLE PRECISION NOT NULL
+    )""",
 )
 _SCHEMA_LOCK = 0x70726F746F626F74  # "protobot": instances starting together create tables once
 
@@ -271,6 +277,7 @@ class PostgresStore:
         )
         self._run("DELETE FROM seen_events WHERE seen_at < %s", (now - 86400,))
         self._run("DELETE FROM remembered WHERE expires_at < %s", (now,))
+        self._run("DELETE FROM safety_notes WHERE noted_at < %s", (now - SAFETY_NOTE_SECONDS,))
         return gone
 
     def first_time(self, key: str) -> bool:
@@ -301,6 +308,25 @@ class PostgresStore:
             (namespace, key, self.clock()),
         )
         return str(rows[0][0]) if rows else None
+
+    def keep_safety_note(self, key: str, note: str) -> None:
+        """Keep a safety note past the session; see
+        :meth:`bot.dialogue.store.SessionStore.keep_safety_note`."""
+        self._run(
+            "INSERT INTO safety_notes (key, note, noted_at) VALUES (%s, %s, %s) "
+            "ON CONFLICT (key) DO UPDATE SET note = excluded.note, noted_at = excluded.noted_at",
+            (key, note, self.clock()),
+        )
+
+    def safety_note(self, key: str) -> str | None:
+        rows, _ = self._run(
+            "SELECT note FROM safety_notes WHERE key = %s AND noted_at >= %s",
+            (key, self.clock() - SAFETY_NOTE_SECONDS),
+        )
+        return str(rows[0][0]) if rows else None
+
+    def drop_safety_note(self, key: str) -> None:
+        self._run("DELETE FROM safety_notes WHERE key = %s", (key,))
 
     def close(self) -> None:
         self._pool.close()

@@ -197,6 +197,27 @@ def test_idle_sessions_are_deleted_from_the_database(backend: Backend, clock: An
     assert not any("secret" in row[1] for row in backend.rows())
 
 
+def test_a_safety_note_outlives_its_session_for_a_while(backend: Backend, clock: Any) -> None:
+    from bot.dialogue.store import SAFETY_NOTE_SECONDS
+
+    store, other = backend.open(idle_seconds=60), backend.open(idle_seconds=60)
+    store.save(Session(key="a", flow="safeguarding_concern"))
+    store.keep_safety_note("a", '{"councils": []}')
+    store.keep_safety_note("a", '{"councils": ["Kent County Council"]}')  # kept up to date
+    clock.advance(61)
+    assert store.expire() == 1  # the session goes with the sweep; the note stays
+    assert other.safety_note("a") == '{"councils": ["Kent County Council"]}'
+    assert other.safety_note("b") is None
+    other.drop_safety_note("a")
+    assert store.safety_note("a") is None
+    store.keep_safety_note("c", "{}")
+    clock.advance(SAFETY_NOTE_SECONDS + 1)
+    assert store.safety_note("c") is None  # past its time it means nothing
+    store.expire()
+    clock.now -= SAFETY_NOTE_SECONDS + 1
+    assert store.safety_note("c") is None  # and the sweep deleted it
+
+
 def test_a_delivery_is_new_only_once_across_instances(backend: Backend, clock: Any) -> None:
     one, two = backend.open(), backend.open()
     assert one.first_time("slack:Ev1") is True
