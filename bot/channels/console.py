@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from bot.dialogue.engine import Engine
-from bot.dialogue.messages import Conversation, Inbound, Reply
+from bot.dialogue.messages import Conversation, Inbound, Option, Reply
 from bot.outputs import write_private
 
 PROMPT = "you> "
@@ -39,13 +39,26 @@ def reply_json(reply: Reply) -> dict[str, Any]:
     }
 
 
+def offered(last: list[Reply]) -> tuple[Option, ...]:
+    """The choices on screen: those of the turn's last reply that has any. Earlier ones in
+    the same turn (a draft's "Edit the answers" before the closing "Change an answer") are
+    not listed: the terminal shows one set of choices a turn, numbered from 1."""
+    current = choosing(last)
+    return current.options if current else ()
+
+
+def choosing(replies: list[Reply]) -> Reply | None:
+    """The reply of a turn whose options the terminal lists: the last that has any."""
+    return next((r for r in reversed(replies) if r.options), None)
+
+
 def to_inbound(text: str, last: list[Reply], who: Conversation) -> Inbound:
-    """A typed number picks that option of the last turn, counted across all its replies."""
+    """A typed number picks that option of the choices on screen, numbered from 1."""
     stripped = text.strip()
-    offered = [o for r in last for o in r.options]
+    options = offered(last)
     # ASCII digits only: "²" and "①" are digits to str.isdigit, but not numbers int() reads
-    if stripped.isascii() and stripped.isdigit() and offered and 1 <= int(stripped) <= len(offered):
-        return Inbound(who, action=offered[int(stripped) - 1].value)
+    if stripped.isascii() and stripped.isdigit() and options and 1 <= int(stripped) <= len(options):
+        return Inbound(who, action=options[int(stripped) - 1].value)
     return Inbound(who, text=stripped)
 
 
@@ -74,16 +87,14 @@ def citation_note(reply: Reply) -> str | None:
     return "; ".join(c.short or c.citation for c in reply.citations)
 
 
-def plain_text(reply: Reply, first: int = 1) -> str:
-    """A reply as plain text, its options numbered from `first`.
-
-    A turn's options are numbered on across its replies, as to_inbound counts them.
-    """
+def plain_text(reply: Reply, *, choices: bool = True) -> str:
+    """A reply as plain text, with its options numbered from 1, as to_inbound counts them
+    (``choices=False``: without them, for a reply whose choices a later one supersedes)."""
     lines = [reply.text]
     note = citation_note(reply)
     if note is not None:
         lines.append(f"  [{note}]")
-    for number, option in enumerate(reply.options, start=first):
+    for number, option in enumerate(reply.options if choices else (), start=1):
         lines.append(f"  {number}. {option.label}")
     if reply.draft:
         lines += [
@@ -198,7 +209,7 @@ def run_lines(
 def _write(
     replies: list[Reply], out: IO[str], as_json: bool, save: Callable[[Reply], Saved | None]
 ) -> list[Reply]:
-    first = 1  # options are numbered on across the turn's replies
+    current = choosing(replies)
     for reply in replies:
         saved = save(reply)
         if as_json:
@@ -207,10 +218,9 @@ def _write(
                 shown.update({"saved": saved.path} if saved.path else {"save_error": saved.error})
             out.write(json.dumps(shown, ensure_ascii=False) + "\n")
         else:
-            out.write(plain_text(reply, first) + "\n")
+            out.write(plain_text(reply, choices=reply is current) + "\n")
             if saved:
                 out.write(saved.message + "\n")
-        first += len(reply.options)
     out.flush()
     return replies
 
@@ -248,15 +258,14 @@ def run_interactive(engine: Engine, save: Callable[[Reply], Saved | None]) -> No
 
 
 def _show(console: Any, replies: list[Reply], escape: Any, panel: Any, save: Any) -> None:
-    number = 0
+    current = choosing(replies)
     for reply in replies:
         style = "red" if reply.kind == "error" else "green"
         console.print(f"[{style}]bot>[/{style}] {escape(reply.text)}")
         note = citation_note(reply)
         if note is not None:
             console.print(f"  [dim]{escape(note)} - type why for the full text[/dim]")
-        for option in reply.options:
-            number += 1
+        for number, option in enumerate(reply.options if reply is current else (), start=1):
             console.print(f"  [bold]{number}.[/bold] {escape(option.label)}")
         if reply.draft:
             console.print(

@@ -16,6 +16,7 @@ from bot.dialogue.audit import AuditEvent, AuditLog
 from bot.dialogue.flow import END, SAFEGUARDING, Flow, Step
 from bot.dialogue.messages import NAVIGATION, Draft, DraftField, Inbound, Option, Reply
 from bot.dialogue.router import Router
+from bot.dialogue.safety import SafetyNote, conversation_note, note_of, safety_card, signals_risk
 from bot.dialogue.session import Mark, Session, SessionUnreadable
 from bot.dialogue.stale import stale_reason
 from bot.dialogue.store import SessionStore, StoreUnavailable
@@ -57,6 +58,14 @@ HELP = (
     "step), restart, cancel, menu, or ? followed by a question to look up a clause; then "
     "resume to carry on where you were."
 )
+# typed replies to a question before leaving a flow (buttons send the actions themselves)
+LEAVE_WORDS = {
+    "cancel": {"yes": "cancel", "y": "cancel", "cancel": "cancel"},
+    "restart": {"yes": "restart", "y": "restart", "restart": "restart"},
+    "resume": {"yes": "resume", "y": "resume", "resume": "resume"},
+    "switch": {"pause": "pause", "keep": "pause", "discard": "discard", "delete": "discard"},
+}
+STAY_WORDS = {"no", "n", "carry on", "stay", "continue", "resume"}
 SHARED_NOTE = (
     "This needs case details, so I'll continue with you in a private message. "
     "Please don't post details about a child here."
@@ -79,7 +88,8 @@ class Engine:
         it, so conversations with dates in them mean the same on any day they are run)."""
         self.index = index
         self.today = today
-        self.flows = dict(flows)
+        # a concern about a child's safety comes first, in every menu and on the Home tab
+        self.flows = dict(sorted(flows.items(), key=lambda item: item[0] != SAFEGUARDING))
         self.router = router
         self.renderer = renderer
         self.store = store
@@ -163,11 +173,20 @@ class Engine:
                 + ", so it has been deleted, answers and all. Let's start again.",
                 kind="notice",
             )
-        if expired:
+        left = None
+        if session is None:
+            try:
+                left = self.store.safety_note(key)
+            except StoreUnavailable as exc:
+                return [self._store_fault(exc, "on load")], None
+        if expired or (left is not None and not (unreadable or changed is not None)):
             turn.say(
                 "Your earlier conversation was idle too long and has been deleted, "
                 "answers and all. Let's start again.",
             )
+        if left is not None:  # a risk was signalled in it: where the concern must go
+            turn.session.noted = left  # shown now, so the note is dropped after the turn
+            turn.show_card(SafetyNote.from_json(left), "Before it was deleted:")
         try:
             turn.run()
         except TemplateProblem:
@@ -179,18 +198,35 @@ class Engine:
                     kind="error",
                 )
             ], None
+        s = turn.session
+        turn.replies = _stale_options_dropped(turn.replies, s.flow)
         try:
-            idle = turn.session.mode == "idle" and not turn.session.flow
-            if idle and not turn.session.pending_text:
+            self._keep_note(s)
+            if s.mode == "idle" and not (s.flow or s.pending_text or s.paused or s.risk):
                 self.store.delete(key)  # nothing worth keeping: no answers linger
             else:
-                self.store.save(turn.session)
+                self.store.save(s)
         except StoreUnavailable as exc:
             return [self._store_fault(exc, "on save")], None
         if not turn.replies:  # e.g. a chat opened with nothing to resume: nothing happened
             return [], None
         flow = turn.session.flow or flow_before
         return turn.replies, AuditEvent.of_turn(inbound.conversation, flow, turn.replies)
+
+    def _keep_note(self, session: Session) -> None:
+        """Keep the store's safety note in step with the session: while a risk signalled in
+        the conversation has not been answered with the safety card, the note outlives the
+        session, so a user whose answers expire is still shown the card when they return."""
+        flagged = session.risk or bool(session.paused and session.paused.get("risk"))
+        note = conversation_note(session, self.flows, self.renderer.directory) if flagged else None
+        wanted = note.to_json() if note is not None else ""
+        if wanted == session.noted:
+            return
+        if wanted:
+            self.store.keep_safety_note(session.key, wanted)
+        else:
+            self.store.drop_safety_note(session.key)
+        session.noted = wanted
 
     @staticmethod
     def _store_fault(exc: StoreUnavailable, when: str) -> Reply:
@@ -218,6 +254,16 @@ class Engine:
     def menu_options(self) -> tuple[Option, ...]:
         options = [Option(f.title, f"flow:{f.id}") for f in self.flows.values()]
         return (*options, Option("Look up a clause", "cmd:lookup"))
+
+
+def _stale_options_dropped(replies: list[Reply], in_hand: str | None) -> list[Reply]:
+    """Options only on replies of the flow in hand at the end of the turn (or of none): a
+    called flow's "Edit the answers" on its drafts, once its caller has taken over, would
+    change the caller's answers, not the ones those drafts were written from."""
+    return [
+        dataclasses.replace(r, options=()) if r.options and r.flow not in {None, in_hand} else r
+        for r in replies
+    ]
 
 
 def _quoted(heading: str, citations: tuple[Citation, ...]) -> str:
@@ -259,10 +305,15 @@ def _well_formed(inbound: Inbound) -> Inbound:
 
 
 def _shown(step: Step, value: str) -> str:
-    """An answer as the user saw it: the option's label, or what they typed."""
+    """An answer as the user saw it: the option's label, a date written out, or what they typed."""
     for choice in step.choices():
         if choice.value == value:
             return choice.label
+    if step.type == "date" and value:
+        try:
+            return dt.date.fromisoformat(value).strftime("%-d %B %Y")  # 30 November 2026
+        except ValueError:
+            return value
     return value or "not known"
 
 
@@ -274,6 +325,7 @@ class _Turn:
         self.session = session
         self.inbound = inbound
         self.replies: list[Reply] = []
+        self.pending_leave = ""  # the question before leaving that this turn answers, if any
 
     # --- small helpers -----------------------------------------------------------------
     @property
@@ -298,9 +350,15 @@ class _Turn:
 
     def context(self, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
         answers = self.session.flow_answers()
-        extra = {"called_from": self.caller or "", **(extra or {})}
+        # called_from: the flow that called this one; risk_already_referred: the user
+        # confirmed a concern that came up is already referred (a draft may say so)
+        known = {
+            "called_from": self.caller or "",
+            "risk_already_referred": self.session.risk_referred,
+            **(extra or {}),
+        }
         return self.engine.renderer.context(
-            answers, self.flow.asks(), extra, today=self.engine.today()
+            answers, self.flow.asks(), known, today=self.engine.today()
         )
 
     def text_of(self, text: str) -> str:
@@ -313,6 +371,16 @@ class _Turn:
         inbound = self.inbound
         action = inbound.action or ""
         text = inbound.text.strip()
+        # a question before leaving a flow is answered now, or set aside by whatever is done
+        pending, self.session.confirming = self.session.confirming, ""
+        self.pending_leave = pending
+        if pending and not action:
+            kind = pending.split(":", 1)[0]
+            word = text.lower().rstrip("!. ")
+            if word in LEAVE_WORDS.get(kind, {}):
+                action = f"leave:{LEAVE_WORDS[kind][word]}"
+            elif word in STAY_WORDS:
+                action = "leave:stay"
         if not action:
             command = COMMANDS.get(text.lower().rstrip("!. "))
             if command:
@@ -355,11 +423,17 @@ class _Turn:
             self.edit(action[5:])
         elif action == "draft:edited":
             self.apply_edits(inbound.edits or {})
+        elif action.startswith("leave:"):
+            self.leave(action[6:], pending)
+        elif action.startswith("risk:"):
+            self.after_risk_check(action[5:])
         elif action:
             self.say("That button is no longer valid. Here is where we are.", kind="notice")
             self.resume()
         elif self.session.mode == "asking" and self.session.flow:
             self.answer(text, from_button=False)
+        elif self.session.mode == "risk" and self.session.flow:
+            self.offer_risk_check(note="Please choose one of these first.")
         elif self.session.mode == "summary" and self.session.flow:
             if text.lower().rstrip(".! ") in {"yes", "y", "ok", "confirm", "draft", "draft it"}:
                 self.confirm()
@@ -380,32 +454,16 @@ class _Turn:
             if s.flow:
                 self.resume()
         elif command == "cancel":
-            # a called flow is cancelled with the flows it was called from: name them all
-            titles = [self.engine.flows[f].title for f, _ in s.stack if f in self.engine.flows]
-            if s.flow:
-                titles.append(self.flow.title)
-            named = " and ".join(f"“{t}”" for t in reversed(titles))
-            s.reset()
-            self.say(
-                f"Cancelled{f' {named}' if named else ''}. "
-                f"{'All their' if len(titles) > 1 else 'Your'} answers have been deleted.",
-                kind="notice",
-                flow=None,
-                step=None,
-            )
-            self.menu("Anything else?")
+            self.cancel(confirmed=self.pending_leave == "cancel")
         elif s.flow and s.mode == "done" and command in {"back", "why"}:
             self.after_the_end(command)
+        elif not s.flow and command == "resume" and s.paused:
+            self.unpause()
         elif not s.flow:
             self.say("There is no protocol in progress.", kind="notice")
             self.menu("Choose one to start:")
         elif command == "restart":
-            flow_id = s.history[0].flow if s.history else s.flow
-            s.reset()
-            self.say(
-                "Starting again from the beginning; earlier answers are deleted.", kind="notice"
-            )
-            self.start_flow(flow_id)
+            self.restart(confirmed=self.pending_leave == "restart")
         elif command == "back":
             self.back()
         elif command == "why":
@@ -414,7 +472,158 @@ class _Turn:
             self.resume()
 
     def menu(self, text: str) -> None:
-        self.say(text, kind="menu", options=self.engine.menu_options(), flow=None, step=None)
+        self.say(text, kind="menu", options=self.menu_options(), flow=None, step=None)
+
+    def menu_options(self) -> tuple[Option, ...]:
+        """The protocols, with the paused flow first when nothing else is in hand."""
+        s = self.session
+        options = self.engine.menu_options()
+        if s.paused and (not s.flow or s.mode == "done"):
+            title = self.engine.flows[s.paused["flow"]].title
+            options = (Option(f"Resume “{title}”", "nav:resume"), *options)
+        return options
+
+    # --- leaving a flow: asked first, and the safety card before anything is deleted ----
+    def titles_in_hand(self) -> list[str]:
+        """The flow in hand and the flows it was called from, innermost first."""
+        s = self.session
+        titles = [self.engine.flows[f].title for f, _ in s.stack if f in self.engine.flows]
+        if s.flow:
+            titles.append(self.flow.title)
+        return list(reversed(titles))
+
+    def answers_at_stake(self) -> bool:
+        """Whether leaving now would lose answers the user may still want: those of a flow
+        in hand, or of a finished one whose drafts can still be changed and re-drafted."""
+        s = self.session
+        if not s.has_answers():
+            return False
+        return s.mode != "done" or any(k.startswith(f"{s.flow}/draft:") for k in s.seen_says)
+
+    def show_card(self, note: SafetyNote | None, heading: str) -> None:
+        if note is None:
+            return
+        renderer = self.engine.renderer
+        self.say(
+            safety_card(note, heading, renderer.directory, renderer.shown_contacts),
+            kind="notice",
+            meta={"safety_card": "yes"},
+        )
+
+    def card_owed(self, heading: str) -> None:
+        """The safety card, if a risk was signalled in the flow being left; then it is paid."""
+        s = self.session
+        self.show_card(note_of(s, self.engine.flows, self.engine.renderer.directory), heading)
+        s.risk = False
+
+    def ask_to_leave(self, pending: str, text: str, options: tuple[Option, ...]) -> None:
+        self.session.confirming = pending
+        self.say(text, kind="question", options=options, navigation=NAVIGATION)
+
+    def cancel(self, *, confirmed: bool) -> None:
+        s = self.session
+        if not s.flow and s.paused:
+            self.discard_paused(confirmed=confirmed)
+            return
+        titles = self.titles_in_hand()
+        named = " and ".join(f"“{t}”" for t in titles)
+        if self.answers_at_stake() and not confirmed:
+            self.ask_to_leave(
+                "cancel",
+                f"Cancel {named}? {'All their' if len(titles) > 1 else 'Its'} answers will "
+                "be deleted.",
+                (
+                    Option("Yes, cancel and delete", "leave:cancel"),
+                    Option("No, carry on", "leave:stay"),
+                ),
+            )
+            return
+        self.card_owed("Before the answers are deleted:")
+        s.reset()
+        self.say(
+            f"Cancelled{f' {named}' if named else ''}. "
+            f"{'All their' if len(titles) > 1 else 'Your'} answers have been deleted.",
+            kind="notice",
+            flow=None,
+            step=None,
+        )
+        self.menu("Anything else?")
+
+    def restart(self, *, confirmed: bool) -> None:
+        s = self.session
+        flow_id = s.history[0].flow if s.history else s.flow
+        assert flow_id is not None
+        if self.answers_at_stake() and not confirmed:
+            self.ask_to_leave(
+                "restart",
+                f"Start “{self.engine.flows[flow_id].title}” again from the beginning? Your "
+                "answers will be deleted.",
+                (Option("Yes, start again", "leave:restart"), Option("No, carry on", "leave:stay")),
+            )
+            return
+        self.card_owed("Before the answers are deleted:")
+        s.reset()
+        self.say("Starting again from the beginning; earlier answers are deleted.", kind="notice")
+        self.start_flow(flow_id)
+
+    def discard_paused(self, *, confirmed: bool) -> None:
+        s = self.session
+        paused = s.paused_session()
+        assert paused is not None and paused.flow is not None
+        title = self.engine.flows[paused.flow].title
+        if not confirmed:
+            self.ask_to_leave(
+                "cancel",
+                f"Discard the paused “{title}”? Its answers will be deleted.",
+                (Option("Yes, discard it", "leave:cancel"), Option("No, keep it", "leave:stay")),
+            )
+            return
+        self.show_card(
+            note_of(paused, self.engine.flows, self.engine.renderer.directory),
+            "Before the answers are deleted:",
+        )
+        s.paused = None
+        self.say(f"Discarded “{title}”; its answers have been deleted.", kind="notice")
+        self.menu("Anything else?")
+
+    def leave(self, choice: str, pending: str) -> None:
+        """The user's answer to a question before leaving a flow."""
+        s = self.session
+        kind, _, target = pending.partition(":")
+        flow_id, _, risk = target.partition(":")
+        if choice == "stay" and pending:
+            if risk:  # the message that suggested a risk stays with the flow in hand
+                s.risk = True
+            self.resume()
+        elif choice == "cancel" and kind == "cancel":
+            self.cancel(confirmed=True)
+        elif choice == "restart" and kind == "restart":
+            self.restart(confirmed=True)
+        elif choice == "resume" and kind == "resume":
+            self.card_owed("Before the answers are deleted:")
+            self.unpause()
+        elif choice in {"pause", "discard"} and kind == "switch" and flow_id in self.engine.flows:
+            titles = " and ".join(f"“{t}”" for t in self.titles_in_hand())
+            if choice == "pause" and s.paused is None:
+                s.pause()
+                self.say(
+                    f"{titles} is paused with its answers; type resume to come back to it.",
+                    kind="notice",
+                )
+            else:
+                self.card_owed("Before the answers are deleted:")
+                s.reset()
+                self.say(f"Discarded {titles}; its answers have been deleted.", kind="notice")
+            self.start_flow(flow_id, risk=bool(risk))
+        else:
+            self.say("That button is no longer valid. Here is where we are.", kind="notice")
+            self.resume()
+
+    def unpause(self) -> None:
+        s = self.session
+        s.unpause()
+        self.say(f"Back to “{self.flow.title}”, where you left off.", kind="notice")
+        self.resume()
 
     def welcome_back(self) -> None:
         """A user opens the chat again: an unfinished flow is named before anything is typed
@@ -427,15 +636,30 @@ class _Turn:
                 kind="notice",
             )
             self.resume()
+        elif s.paused:
+            title = self.engine.flows[s.paused["flow"]].title
+            self.menu(f"You have “{title}” paused from earlier. Type resume to carry on with it.")
         elif self.replies:  # the earlier conversation had expired, and was just said so
             self.menu("What would you like to do?")
 
     def resume(self) -> None:
         s = self.session
-        if not s.flow or s.mode == "done":
+        if s.paused and s.flow and s.mode == "done" and self.answers_at_stake():
+            title = self.engine.flows[s.paused["flow"]].title
+            self.ask_to_leave(
+                "resume",
+                f"“{self.flow.title}” has finished. Resume “{title}”? The answers of "
+                f"“{self.flow.title}” will be deleted.",
+                (Option(f"Yes, resume “{title}”", "leave:resume"), Option("No", "leave:stay")),
+            )
+        elif s.paused and (not s.flow or s.mode == "done"):
+            self.unpause()
+        elif not s.flow or s.mode == "done":
             self.menu("There is nothing to resume. What would you like to do?")
         elif s.mode == "summary":
             self.show_summary()
+        elif s.mode == "risk":
+            self.offer_risk_check(note="Carrying on where we were.")
         else:
             self.ask(self.step, note="Carrying on where we were.")
 
@@ -450,6 +674,7 @@ class _Turn:
         s.flow, s.step, s.stack = mark.flow, mark.step, list(mark.stack)
         previous = s.flow_answers().pop(mark.step, None)
         s.mode, s.retries, s.confirmed, s.editing = "asking", 0, False, False
+        s.risk_check, s.last_cites = "", []
         note = "Going back."
         if previous is not None and not self.step.personal:
             note += f" You answered: {_shown(self.step, previous)}."
@@ -543,7 +768,7 @@ class _Turn:
                     "type menu to choose it.",
                     kind="notice",
                 )
-            self.start_flow(route.flow)
+            self.start_flow(route.flow, risk=route.risk)
             return
         self.session.pending_text = text
         if not route.offer:
@@ -624,7 +849,10 @@ class _Turn:
             )
 
     # --- flows -------------------------------------------------------------------------
-    def start_flow(self, flow_id: str) -> None:
+    def start_flow(self, flow_id: str, *, risk: bool = False) -> None:
+        """Start a flow; ``risk``: the message that chose it suggests a child may be at risk.
+        A flow in hand with answers is never dropped unasked: the user chooses to pause it,
+        discard it or carry on with it."""
         if flow_id not in self.engine.flows:
             self.say("I don't know that protocol.", kind="error")
             self.menu("These are the ones I know:")
@@ -639,12 +867,49 @@ class _Turn:
             )
             return
         s = self.session
-        if s.flow and s.flow != flow_id:
-            self.say(f"Leaving “{self.flow.title}”; its answers are deleted.", kind="notice")
+        target = self.engine.flows[flow_id]
+        if s.flow == flow_id and s.mode != "done" and not s.stack:
+            s.risk = s.risk or risk
+            self.say(f"We're already in “{target.title}”.", kind="notice")
+            self.resume()
+            return
+        if self.answers_at_stake():
+            self.offer_to_leave(target, risk)
+            return
+        if s.flow:  # nothing answered yet, or finished with nothing to re-draft
+            self.card_owed("Before leaving it:")
+            titles = " and ".join(f"“{t}”" for t in self.titles_in_hand())
+            gone = "; its answers are deleted" if s.has_answers() else ""
+            self.say(f"Leaving {titles}{gone}.", kind="notice")
         s.reset()
-        s.flow, s.step, s.mode = flow_id, self.engine.flows[flow_id].start, "running"
+        s.flow, s.step, s.mode = flow_id, target.start, "running"
+        s.risk = risk
         self.say(f"{self.flow.title}: {self.flow.description}", kind="notice")
         self.advance()
+
+    def offer_to_leave(self, target: Flow, risk: bool) -> None:
+        s = self.session
+        titles = " and ".join(f"“{t}”" for t in self.titles_in_hand())
+        done = s.mode == "done"
+        text = (
+            f"{titles} has finished, and its answers are kept for changing and re-drafting."
+            if done
+            else f"You are part-way through {titles}, with answers given."
+        )
+        if risk:
+            text = f"What you typed suggests a child may be at risk. {text}"
+        options = []
+        if s.paused is None:
+            text += " Keep it paused (type resume to come back to it), or discard it?"
+            options.append(Option(f"Pause it and start “{target.title}”", "leave:pause"))
+        else:
+            paused = self.engine.flows[s.paused["flow"]].title
+            text += f" “{paused}” is already paused, so it can only be discarded now."
+        options += [
+            Option(f"Discard it and start “{target.title}”", "leave:discard"),
+            Option(f"Carry on with {titles}", "leave:stay"),
+        ]
+        self.ask_to_leave(f"switch:{target.id}{':risk' if risk else ''}", text, tuple(options))
 
     def advance(self, fast_forward: bool = False) -> None:
         """Walk the flow from the current step until it needs the user again."""
@@ -659,6 +924,7 @@ class _Turn:
             if step.ask:
                 if fast_forward and step.id in answers:
                     s.step = step.next_step(answers, self.engine.today(), self.caller)
+                    s.last_cites = []  # the guidance before an answered question is behind us
                     continue
                 self.ask(step)
                 return
@@ -686,12 +952,14 @@ class _Turn:
                     f"“{self.flow.title}”.",
                     kind="notice",
                 )
-                s.flow, s.step = callee.id, callee.start
+                s.flow, s.step, s.last_cites = callee.id, callee.start, []
+                # a flow calls safeguarding because a possible risk to a child came up
+                s.risk = s.risk or callee.id == SAFEGUARDING
             elif step.link:
                 target = self.engine.flows[step.link]
                 self.say(f"This is covered by “{target.title}”; continuing there.", kind="notice")
                 s.stack.clear()
-                s.flow, s.step = target.id, target.start
+                s.flow, s.step, s.last_cites = target.id, target.start, []
             else:  # draft
                 if not s.confirmed:
                     s.mode, s.editing = "summary", False
@@ -712,7 +980,7 @@ class _Turn:
         if s.stack:
             s.done_calls.append(finished.id)
             caller, back_to = s.stack.pop()
-            s.flow, s.step = caller, back_to
+            s.flow, s.step, s.last_cites = caller, back_to, []
             s.confirmed = False
             self.say(f"That's “{finished.title}” done. Back to “{self.flow.title}”.", kind="notice")
             return True
@@ -724,14 +992,15 @@ class _Turn:
                 "yourself. You can still change an answer and re-draft; type cancel to delete "
                 "your answers now (they are deleted anyway after a period of inactivity)."
             )
-            options = (Option("Change an answer", "draft:edit"), *self.engine.menu_options())
+            options = (Option("Change an answer", "draft:edit"), *self.menu_options())
         else:
             text = (
                 f"That's the end of “{finished.title}”; nothing needs drafting on this path. "
                 "Type cancel to delete your answers now (they are deleted anyway after a "
                 "period of inactivity)."
             )
-            options = self.engine.menu_options()
+            options = self.menu_options()
+        self.card_owed("Before you go:")
         self.say(text, kind="notice", flow=finished.id, step=END, options=options)
         return False
 
@@ -801,12 +1070,128 @@ class _Turn:
         s.history.append(Mark(self.flow.id, step.id, list(s.stack)))
         s.confirmed = False
         s.mode = "running"
-        if s.editing:  # replay from the start; stays on until the summary comes round again
-            self.drop_unreachable()
-            s.step = self.flow.start
-            self.advance(fast_forward=True)
+        s.last_cites = []  # the guidance before this question is behind us
+        s.risk = s.risk or signals_risk(self.flow.id, step, checked.value)
+        how = "replay" if s.editing else "next"
+        if not from_button and step.type == "text" and self.rescreen([checked.value], how):
             return
-        s.step = step.next_step(answers, self.engine.today(), self.caller)
+        self.carry_on(how)
+
+    def carry_on(self, how: str) -> None:
+        """Go on from the answer just given: to the next step, or, after an answer changed
+        from the summary ("replay") or the draft form ("redraft"), replay from the start."""
+        s = self.session
+        if how == "next":
+            s.step = self.step.next_step(s.flow_answers(), self.engine.today(), self.caller)
+            self.advance()
+            return
+        if how == "redraft":  # the answers were just reviewed in the form: no summary again
+            s.confirmed, s.editing = True, False
+        self.drop_unreachable()  # the editing flag stays on until the summary comes round
+        s.step = self.flow.start
+        self.advance(fast_forward=True)
+
+    # --- the risk re-screen -----------------------------------------------------------
+    def rescreen(self, typed: list[str], how: str) -> bool:
+        """Typed answers outside the safeguarding flow are screened for risk words as the
+        router screens a first message. True when a hit stops the flow to ask what to do."""
+        s = self.session
+        if s.flow == SAFEGUARDING or not any(self.engine.router.has_risk(t) for t in typed):
+            return False
+        s.risk = True
+        if s.risk_referred or SAFEGUARDING not in self.engine.flows:
+            self.say(
+                "What you typed also suggests a child may be at risk. "
+                + (
+                    "You said the concern has already been referred; if this is a new "
+                    "concern, refer it too."
+                    if s.risk_referred
+                    else "Make sure the concern reaches children's social care or the police."
+                ),
+                kind="notice",
+            )
+            return False
+        s.risk_check = how
+        self.offer_risk_check()
+        return True
+
+    def offer_risk_check(self, note: str = "") -> None:
+        s = self.session
+        s.mode = "risk"
+        title = self.engine.flows[SAFEGUARDING].title
+        lines = [note] if note else []
+        lines.append(
+            "What you typed suggests a child may be at risk. A concern about a child's safety "
+            f"comes first: deal with it now (I'll take you through “{title}”, then bring you "
+            f"back here to “{self.flow.title}” with your answers kept), or carry on if it has "
+            "already been referred to children's social care or the police."
+        )
+        if SAFEGUARDING in s.done_calls:
+            lines.append(
+                f"You went through “{title}” earlier in this conversation; if this is the "
+                "same concern and it has been referred, carry on."
+            )
+        self.say(
+            "\n".join(lines),
+            kind="question",
+            options=(
+                Option("Deal with the concern first", "risk:first"),
+                Option("It's already referred: carry on", "risk:referred"),
+            ),
+            navigation=NAVIGATION,
+        )
+
+    def after_risk_check(self, choice: str) -> None:
+        s = self.session
+        if s.mode != "risk" or not s.risk_check or choice not in {"first", "referred"}:
+            self.say("That button is no longer valid. Here is where we are.", kind="notice")
+            self.resume()
+            return
+        how, s.risk_check, s.mode = s.risk_check, "", "running"
+        if choice == "referred":
+            s.risk_referred = True
+            self.say("Noted: the concern has already been referred. Carrying on.", kind="notice")
+            self.carry_on(how)
+            return
+        if how == "next":
+            back_to = self.step.next_step(s.flow_answers(), self.engine.today(), self.caller)
+        else:  # after an edit: come back where a replay from the start would stop
+            s.editing = s.confirmed = False
+            self.drop_unreachable()
+            back_to = self.replay_point()
+        self.call_safeguarding(back_to)
+
+    def replay_point(self) -> str:
+        """The first step a replay of the flow from its start would stop at."""
+        s = self.session
+        answers = s.flow_answers()
+        step_id = self.flow.start
+        for _ in range(MAX_STEPS_PER_TURN):
+            if step_id == END:
+                return step_id
+            step = self.flow.step(step_id)
+            seen = step.say is not None and f"{s.flow}/{step.id}" in s.seen_says
+            if (step.ask and step.id in answers) or seen or step.call in s.done_calls:
+                step_id = step.next_step(answers, self.engine.today(), self.caller)
+                continue
+            return step_id
+        return self.flow.start
+
+    def call_safeguarding(self, back_to: str) -> None:
+        """Run the safeguarding flow now, then come back to ``back_to`` in the flow in hand."""
+        s = self.session
+        callee = self.engine.flows[SAFEGUARDING]
+        # a fresh run: answers from an earlier run would leak into the new referral
+        s.answers.pop(SAFEGUARDING, None)
+        s.seen_says = [k for k in s.seen_says if not k.startswith(f"{SAFEGUARDING}/")]
+        s.history = [m for m in s.history if m.flow != SAFEGUARDING]
+        s.stack.append((self.flow.id, back_to))
+        self.say(
+            f"First, “{callee.title}”. When it's done we'll come back to “{self.flow.title}”, "
+            "where you left off.",
+            kind="notice",
+        )
+        s.flow, s.step, s.mode, s.last_cites = callee.id, callee.start, "running", []
         self.advance()
 
     def drop_unreachable(self) -> None:
@@ -886,7 +1271,7 @@ class _Turn:
             self.say("That answer can't be changed now.", kind="notice")
             self.resume()
             return
-        s.editing, s.confirmed = True, False
+        s.editing, s.confirmed, s.risk_check = True, False, ""
         s.flow_answers().pop(step_id, None)
         s.history = [m for m in s.history if not (m.flow == s.flow and m.step == step_id)]
         self.ask(self.flow.step(step_id), note="Changing this answer.")
@@ -903,6 +1288,7 @@ class _Turn:
         asks = self.flow.asks()
         answers = s.flow_answers()
         problems = []
+        typed: list[str] = []  # changed free-text answers, to screen for risk
         for key, value in edits.items():
             if key not in asks:
                 continue
@@ -912,14 +1298,18 @@ class _Turn:
             if checked.value is None:
                 problems.append(f"{asks[key].answer_label}: {checked.problem}")
             else:
+                changed = answers.get(key) != checked.value
                 answers[key] = checked.value
+                s.risk = s.risk or signals_risk(self.flow.id, asks[key], checked.value)
+                if changed and asks[key].type == "text":
+                    typed.append(checked.value)
         if problems:
             self.say("Some changes were not accepted:\n" + "\n".join(problems), kind="error")
-        self.drop_unreachable()
+        s.mode = "running"
+        if typed and self.rescreen(typed, "redraft"):
+            return
         # the user has just reviewed the answers in the form: re-draft without another summary
-        s.confirmed, s.editing, s.mode = True, False, "running"
-        s.step = self.flow.start
-        self.advance(fast_forward=True)
+        self.carry_on("redraft")
 
     def render_draft(self, step: Step) -> None:
         s = self.session

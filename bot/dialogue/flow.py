@@ -152,10 +152,18 @@ class Step(BaseModel):
     # "no" option; any answer but "no" ("yes", "not sure") means a risk was signalled. kb check
     # insists every path through a flow other than safeguarding passes one
     screens_risk: bool = False
+    # answers to this question that mean the concern is about someone who works with children
+    # (staff, a carer, a manager): the safety card on leaving then names the LADO
+    implicates_worker: tuple[str, ...] = ()
     cite: tuple[str, ...] = ()
     title: str | None = None  # draft title
     filename: str | None = None  # draft file name
     next: str | tuple[Branch, ...] | None = None
+
+    @field_validator("implicates_worker", mode="before")
+    @classmethod
+    def _answers_are_text(cls, value: Any) -> Any:
+        return tuple(_as_text(v) for v in (value if isinstance(value, list | tuple) else [value]))
 
     @field_validator("id")
     @classmethod
@@ -188,6 +196,12 @@ class Step(BaseModel):
             raise ValueError(
                 f"step {self.id!r}: screens_risk belongs to a yes/no question, or a choice "
                 "with a 'no' option"
+            )
+        unknown = set(self.implicates_worker) - {c.value for c in self.choices()}
+        if self.implicates_worker and unknown:
+            raise ValueError(
+                f"step {self.id!r}: implicates_worker names {sorted(unknown)}, which are not "
+                "answers to this question (it belongs to a yes/no or choice question)"
             )
         if self.draft and not self.title:
             raise ValueError(f"step {self.id!r}: a draft step needs a title")

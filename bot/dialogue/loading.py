@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from bot.dialogue.flow import CALLED_FROM, DAYS_AGO, END, SAFEGUARDING, Flow, Step
+from bot.dialogue.safety import DRAFT_CONTEXT
 from bot.drafting.render import GLOBALS, DraftRenderer, TemplateProblem
 from bot.kb.documents import KnowledgeError, read_yaml
 
@@ -75,7 +76,7 @@ def validate_flow(
     for dup in sorted({i for i in ids if ids.count(i) > 1}):
         problems.append(f"{where}: step {dup!r} is defined twice")
     asks = flow.asks()
-    known = set(asks) | GLOBALS  # what a template may use
+    known = set(asks) | GLOBALS | DRAFT_CONTEXT  # what a template may use
 
     def at(step: Step) -> str:
         return f"{where}: step {step.id!r}"

@@ -7,7 +7,7 @@ import time
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-Mode = str  # "idle" | "asking" | "summary"
+Mode = str  # "idle" | "asking" | "summary" | "running" | "risk" | "done"
 
 
 class SessionUnreadable(ValueError):
@@ -39,6 +39,13 @@ class Session:
     seen_says: list[str] = field(default_factory=list)  # "flow/step" already shown
     done_calls: list[str] = field(default_factory=list)  # called flows completed
     pending_text: str = ""  # the free text a "did you mean" menu is about (kept with the session)
+    # --- the safety net (bot/dialogue/safety.py) ---
+    risk: bool = False  # a possible risk to a child was signalled: the safety card is owed
+    risk_referred: bool = False  # the user confirmed the concern has already been referred
+    risk_check: str = ""  # a risky answer waiting for the user's choice: how to carry on after
+    confirming: str = ""  # a question before leaving: "cancel", "restart", "switch:<flow>[:risk]"
+    paused: dict[str, Any] | None = None  # a flow kept aside to come back to with resume
+    noted: str = ""  # the safety note last kept in the store for this conversation
     version: int = 0
     updated_at: float = field(default_factory=time.time)
 
@@ -46,11 +53,36 @@ class Session:
     def flow_answers(self, flow_id: str | None = None) -> dict[str, str]:
         return self.answers.setdefault(flow_id or self.flow or "", {})
 
+    def has_answers(self) -> bool:
+        return any(self.answers.values())
+
     def reset(self) -> None:
-        """Forget the flow and every answer (case details go with it)."""
-        key, version = self.key, self.version
-        self.__dict__.update(Session(key=key).__dict__)
-        self.version = version
+        """Forget the flow and every answer (case details go with it); a paused flow is kept."""
+        kept = {name: getattr(self, name) for name in _KEPT_ON_RESET}
+        self.__dict__.update(Session(key=self.key).__dict__)
+        self.__dict__.update(kept)
+
+    def pause(self) -> None:
+        """Put the flow aside, answers and all, and start afresh; :meth:`unpause` brings it back."""
+        state = {name: getattr(self, name) for name in _FLOW_FIELDS}
+        state["history"] = [asdict(m) for m in self.history]
+        self.reset()
+        self.paused = json.loads(json.dumps(state))  # plain data, as it is stored
+
+    def unpause(self) -> None:
+        """The paused flow becomes the flow in hand (whatever was in hand is forgotten)."""
+        state = self.paused or {}
+        self.reset()
+        self.paused = None
+        restored = Session.from_dict({**state, "key": self.key})
+        for name in _FLOW_FIELDS:
+            setattr(self, name, getattr(restored, name))
+
+    def paused_session(self) -> Session | None:
+        """The paused flow's state as a session of its own, to read (not to save)."""
+        if not self.paused:
+            return None
+        return Session.from_dict({**self.paused, "key": self.key})
 
     # --- storage -----------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -88,4 +120,9 @@ class Session:
 
 # field names in declaration order, the order asdict gives
 _SESSION_FIELDS = tuple(f.name for f in fields(Session))
+# what belongs to the conversation rather than to the flow in hand
+_KEPT_ON_RESET = ("key", "version", "updated_at", "paused", "noted")
+_FLOW_FIELDS = tuple(
+    name for name in _SESSION_FIELDS if name not in {*_KEPT_ON_RESET, "pending_text", "confirming"}
+)
 _MARK_FIELDS = tuple(f.name for f in fields(Mark))

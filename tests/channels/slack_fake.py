@@ -601,6 +601,9 @@ class SlackHarness:
         if session.mode == "summary":
             self.click("draft:confirm", user)
             return
+        if session.mode == "risk":  # a typed answer suggested a risk: say it is referred
+            self.click("risk:referred", user)
+            return
         assert session.mode == "asking", session.mode
         step = self.step(user)
         choices = [c.value for c in step.choices()]

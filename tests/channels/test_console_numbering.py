@@ -1,8 +1,8 @@
 """Piped terminal chat: the number printed beside an option is the number that picks it.
 
 A turn can return several replies with options (the confirm turn of a flow returns each draft
-with "Edit the answers", then the closing notice with "Change an answer" and the menu). Typed
-numbers count options across all the replies of the turn, so the printed numbers must too.
+with "Edit the answers", then the closing notice with "Change an answer" and the menu). The
+terminal lists one set of choices a turn, the last, numbered from 1.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ class Spy:
         return self.last
 
 
-def test_numbers_printed_across_a_turn_pick_what_they_label(engine: Engine) -> None:
+def test_numbers_printed_in_a_turn_start_at_1_and_pick_what_they_label(engine: Engine) -> None:
     spy = Spy(engine)
     out = io.StringIO()
     turns: list[str] = []  # the printed text of each turn
@@ -62,18 +62,20 @@ def test_numbers_printed_across_a_turn_pick_what_they_label(engine: Engine) -> N
             yield from say(line)
         yield from press("Yes, draft it")
         confirm_turn = spy.last
-        # the turn under test: options in more than one reply
+        # the turn under test: options in more than one reply (the draft's, the closing ones)
         assert sum(1 for r in confirm_turn if r.options) > 1, [r.kind for r in confirm_turn]
         printed = [(int(n), text) for n, text in NUMBERED.findall(turns[-1])]
-        offered = [o for r in confirm_turn for o in r.options]
+        offered = list(confirm_turn[-1].options)
         assert [n for n, _ in printed] == list(range(1, len(offered) + 1)), turns[-1]
         who = conversation(thread="stdin")
         for number, label in printed:
             picked = to_inbound(str(number), confirm_turn, who).action
             wanted = next(o.value for o in offered if o.label == label)
             assert picked == wanted, f"typing {number} ({label!r}) picks {picked!r}"
-        # and typing the number printed beside a menu item after the drafts starts that flow
+        # and typing the number printed beside a menu item after the drafts starts that flow,
+        # once the drafted answers are let go
         yield from press("A child needs advocacy")
+        yield from press("Discard it and start “A child needs advocacy”")
 
     run_lines(spy, typed(), out)  # type: ignore[arg-type]
     assert spy.last[-1].flow == "child_advocacy", turns[-1]

@@ -94,7 +94,9 @@ def test_a_full_run_of_each_flow_by_button_clicks(
     assert slack.run_to_end(CASE, last_choice=last_choice) >= 2
     assert "That's the end of" in shown_in(slack, DM)
     drafts = [c for c in slack.fake.posted(DM) if c.args["blocks"][0]["type"] == "header"]
-    for draft in drafts:  # not every path ends in a draft; those that do can be edited
+    # not every path ends in a draft; those that do can be edited (a called flow's drafts
+    # lose their button once its caller carries on: it would change the caller's answers)
+    for draft in drafts[-1:]:
         values = {b["value"] for b, _ in buttons(draft.args["blocks"])}
         assert "draft:edit" in values
     assert slack.fake.posted(CHANNEL) == []

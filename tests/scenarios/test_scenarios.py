@@ -7,7 +7,9 @@ A scenario is a list of turns. Each turn is one of
   idle_minutes: N       let N minutes pass with no message
 followed by `expect:` with any of
   flow, step            of the last reply that has them
-  says / not_says       text (case-insensitive) somewhere in / absent from this turn's replies
+  says / not_says       text (case-insensitive) somewhere in / absent from this turn's replies,
+                        as the terminal shows them (options numbered)
+  says_in_order         texts (case-insensitive) said in this order
   cites                 clause ids among this turn's citations
   kind                  a reply of this kind in this turn
   draft_contains / draft_not_contains   text in / absent from a draft's letter this turn
@@ -26,7 +28,7 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.channels.console import conversation, plain_text, to_inbound
+from bot.channels.console import choosing, conversation, offered, plain_text, to_inbound
 from bot.dialogue import Engine, Reply
 
 HERE = Path(__file__).parent
@@ -42,7 +44,8 @@ def _cases() -> list[Any]:
 
 
 def _check(expect: dict[str, Any], replies: list[Reply], where: str) -> None:
-    shown = "\n".join(plain_text(r) for r in replies)
+    current = choosing(replies)
+    shown = "\n".join(plain_text(r, choices=r is current) for r in replies)
     lowered = shown.lower()
     last = next(
         (r for r in reversed(replies) if r.flow or r.step), replies[-1] if replies else None
@@ -62,6 +65,11 @@ def _check(expect: dict[str, Any], replies: list[Reply], where: str) -> None:
         assert str(text).lower() in lowered, f"{where}: {text!r} not said in\n{shown}"
     for text in expect.get("not_says", []):
         assert str(text).lower() not in lowered, f"{where}: {text!r} should not be said\n{shown}"
+    at = 0
+    for text in expect.get("says_in_order", []):
+        found = lowered.find(str(text).lower(), at)
+        assert found >= 0, f"{where}: {text!r} not said after the text before it in\n{shown}"
+        at = found + len(str(text))
     cited = {c.clause_id for r in replies for c in r.citations}
     for clause_id in expect.get("cites", []):
         assert clause_id in cited, f"{where}: {clause_id} not cited (cited: {sorted(cited)})"
@@ -100,8 +108,7 @@ def test_scenario(scenario: dict[str, Any], make_engine: Callable[..., Engine], 
             clock.advance(60 * float(turn["idle_minutes"]))
             continue
         if "press" in turn:
-            offered = [o for r in last for o in r.options]
-            labels = [o.label for o in offered]
+            labels = [o.label for o in offered(last)]
             assert turn["press"] in labels, f"{where}: no option {turn['press']!r} in {labels}"
             typed = str(labels.index(turn["press"]) + 1)
         else:
