@@ -199,7 +199,10 @@ class PostgresAuditLog:
             with psycopg.connect(
                 self.store.url, autocommit=True, connect_timeout=max(2, round(self.store.timeout))
             ) as conn:
-                conn.execute("VACUUM (SKIP_LOCKED) sessions, seen_events, remembered, audit_events")
+                conn.execute(
+                    "VACUUM (SKIP_LOCKED) sessions, seen_events, remembered, safety_notes, "
+                    "audit_events"
+                )
         except psycopg.Error as exc:
             log.warning(
                 "VACUUM after the purge failed (%s); autovacuum will reclaim the space later",

@@ -323,10 +323,10 @@ def test_purge_removes_only_rows_older_than_the_cutoff(
                     (backend.schema,),
                 ).fetchall()
             }
-            if len(vacuumed) == 4:
+            if len(vacuumed) == 5:
                 break
             time.sleep(0.1)
-        assert vacuumed == {"sessions", "seen_events", "remembered", "audit_events"}
+        assert vacuumed == {"sessions", "seen_events", "remembered", "safety_notes", "audit_events"}
     assert len(backend.rows()) == 1
 
 
