@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from bot.dialogue.flow import SAFEGUARDING, Flow, Step
@@ -105,18 +106,43 @@ def note_of(session: Session, flows: Mapping[str, Flow], directory: Directory) -
         flow = flows.get(flow_id)
         if flow is None or not answers:
             continue
-        for step in flow.steps:
+        for step in _card_questions(flow):
             value = answers.get(step.id)
-            if not step.ask or not value:
+            if not value:
                 continue
             if step.type == "council":
                 for part in value.split(";"):
-                    council = directory.match(part.strip()).council
-                    if council is not None and council.name not in councils:
-                        councils.append(council.name)
+                    name = _directory_name(directory, part.strip())
+                    if name is not None and name not in councils:
+                        councils.append(name)
             if step.implicates_worker:
                 worker = bool(worker) or value in step.implicates_worker
     return SafetyNote(tuple(councils[:MAX_COUNCILS]), worker, session.risk_referred)
+
+
+_CARD_QUESTIONS: dict[int, tuple[Flow, tuple[Step, ...]]] = {}
+
+
+def _card_questions(flow: Flow) -> tuple[Step, ...]:
+    """A flow's questions whose answers the card uses: councils, and who is implicated
+    (worked out once per flow: the note is kept up to date on every turn of a risky
+    conversation)."""
+    cached = _CARD_QUESTIONS.get(id(flow))
+    if cached is not None and cached[0] is flow:
+        return cached[1]
+    if len(_CARD_QUESTIONS) > 256:
+        _CARD_QUESTIONS.clear()
+    steps = tuple(s for s in flow.steps if s.ask and (s.type == "council" or s.implicates_worker))
+    _CARD_QUESTIONS[id(flow)] = (flow, steps)
+    return steps
+
+
+@lru_cache(maxsize=4096)
+def _directory_name(directory: Directory, typed: str) -> str | None:
+    """The directory's name for a council answer, or None (the note is kept up to date on
+    every turn of a risky conversation, so a name not in the directory is matched once)."""
+    council = directory.match(typed).council
+    return council.name if council is not None else None
 
 
 def conversation_note(
