@@ -66,6 +66,7 @@ LEAVE_WORDS = {
     "switch": {"pause": "pause", "keep": "pause", "discard": "discard", "delete": "discard"},
 }
 STAY_WORDS = {"no", "n", "carry on", "stay", "continue", "resume"}
+UNCLEAR_WORDS = {"yes", "y", "ok", "okay", "sure"}  # to "pause, discard or carry on?"
 SHARED_NOTE = (
     "This needs case details, so I'll continue with you in a private message. "
     "Please don't post details about a child here."
@@ -381,6 +382,8 @@ class _Turn:
                 action = f"leave:{LEAVE_WORDS[kind][word]}"
             elif word in STAY_WORDS:
                 action = "leave:stay"
+            elif kind == "switch" and word in UNCLEAR_WORDS:  # not an answer to the question below
+                action = "leave:again"
         if not action:
             command = COMMANDS.get(text.lower().rstrip("!. "))
             if command:
@@ -591,7 +594,10 @@ class _Turn:
         s = self.session
         kind, _, target = pending.partition(":")
         flow_id, _, risk = target.partition(":")
-        if choice == "stay" and pending:
+        if choice == "again" and kind == "switch" and flow_id in self.engine.flows:
+            self.say("Please choose one of these.", kind="notice")
+            self.offer_to_leave(self.engine.flows[flow_id], bool(risk))
+        elif choice == "stay" and pending:
             if risk:  # the message that suggested a risk stays with the flow in hand
                 s.risk = True
             self.resume()
@@ -1284,6 +1290,9 @@ class _Turn:
                 "Edit the text directly.",
                 kind="notice",
             )
+            return
+        if s.mode == "risk":  # a risk that came up waits for the user's choice first
+            self.offer_risk_check(note="First, please choose one of these.")
             return
         asks = self.flow.asks()
         answers = s.flow_answers()

@@ -122,6 +122,9 @@ def test_a_risk_typed_into_the_draft_form_is_screened_before_redrafting(
     replies = say(engine, action="draft:edited", edits=edited)
     assert not any(r.draft for r in replies)
     assert "suggests a child may be at risk" in shown(replies)
+    replies = say(engine, action="draft:edited", edits={})  # the form opened again: not yet
+    assert not any(r.draft for r in replies)
+    assert "suggests a child may be at risk" in shown(replies)
     replies = say(engine, action="risk:first")
     assert replies[-1].flow == "safeguarding_concern" and replies[-1].step == "immediate_danger"
 
