@@ -972,6 +972,7 @@ class _Turn:
                     self.show_summary()
                     return
                 self.render_draft(step)
+                s.last_cites = list(step.cite)  # why, after the end: the draft's clauses
                 s.step = step.next_step(answers, self.engine.today(), self.caller)
         self.say(
             "This protocol seems to go round in circles; please tell an administrator.",
