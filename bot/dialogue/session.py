@@ -103,6 +103,7 @@ class Session:
             session = cls.from_dict(json.loads(text))
             if not isinstance(session.key, str) or not isinstance(session.answers, dict):
                 raise TypeError("not a session")
+            session.paused_session()  # a paused flow must read back too
             return session
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             raise SessionUnreadable(type(exc).__name__) from exc

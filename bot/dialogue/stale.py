@@ -30,11 +30,15 @@ def _missing(flows: Mapping[str, Flow], flow_id: str | None, step_id: str | None
 
 
 def stale_reason(session: Session, flows: Mapping[str, Flow]) -> str | None:
-    """Why ``session`` can no longer be carried on with ``flows`` (None if it can)."""
-    places = [(session.flow, session.step)]
-    places += list(session.stack)
-    places += [(mark.flow, mark.step) for mark in session.history]
-    places += [(flow, step) for mark in session.history for flow, step in mark.stack]
+    """Why ``session`` (or the flow it has paused) can no longer be carried on with
+    ``flows`` (None if it can)."""
+    paused = session.paused_session()
+    places: list[tuple[str | None, str | None]] = []
+    for state in (session, paused) if paused is not None else (session,):
+        places += [(state.flow, state.step)]
+        places += list(state.stack)
+        places += [(mark.flow, mark.step) for mark in state.history]
+        places += [(flow, step) for mark in state.history for flow, step in mark.stack]
     for flow_id, step_id in places:
         reason = _missing(flows, flow_id, step_id)
         if reason is not None:

@@ -51,6 +51,21 @@ def test_a_renamed_step_resets_the_conversation_with_a_message(
     assert again[-1].step == "child_at_risk"  # carries on normally afterwards
 
 
+def test_a_paused_flow_the_flows_no_longer_fit_resets_the_conversation(
+    flows: Path, tmp_path: Path
+) -> None:
+    db = tmp_path / "s.sqlite3"
+    engine = engine_over(flows, db)
+    at_complaint_about(engine)
+    engine.handle(Inbound(WHO, action="flow:child_advocacy"))
+    replies = engine.handle(Inbound(WHO, action="leave:pause"))
+    assert replies[-1].flow == "child_advocacy"
+    path = flows / "lgo_complaint.yaml"
+    path.write_text(path.read_text().replace("complaint_about", "complaint_subject"))
+    replies = engine_over(flows, db).handle(Inbound(WHO, text="resume"))
+    assert "no longer has the step 'complaint_about'" in replies[0].text
+
+
 def test_a_removed_flow_resets_the_conversation(flows: Path, tmp_path: Path) -> None:
     db = tmp_path / "s.sqlite3"
     engine = engine_over(flows, db)
@@ -70,6 +85,7 @@ def test_a_removed_flow_resets_the_conversation(flows: Path, tmp_path: Path) -> 
         '{"key": "k", "a_field_from_a_newer_version": 1}',
         "[1, 2, 3]",
         '{"key": "k", "stack": [1]}',
+        '{"key": "k", "paused": {"flow": "lgo_complaint", "stack": [1]}}',
     ],
 )
 def test_an_unreadable_session_row_is_deleted_and_the_chat_starts(
