@@ -598,7 +598,7 @@ class _Turn:
             self.say("Please choose one of these.", kind="notice")
             self.offer_to_leave(self.engine.flows[flow_id], bool(risk))
         elif choice == "stay" and pending:
-            if risk:  # the message that suggested a risk stays with the flow in hand
+            if risk or flow_id == SAFEGUARDING:  # a concern raised stays with the flow in hand
                 s.risk = True
             self.resume()
         elif choice == "cancel" and kind == "cancel":
@@ -889,7 +889,7 @@ class _Turn:
             self.say(f"Leaving {titles}{gone}.", kind="notice")
         s.reset()
         s.flow, s.step, s.mode = flow_id, target.start, "running"
-        s.risk = risk
+        s.risk = risk or flow_id == SAFEGUARDING  # choosing it says there is a concern
         self.say(f"{self.flow.title}: {self.flow.description}", kind="notice")
         self.advance()
 
@@ -903,7 +903,10 @@ class _Turn:
             else f"You are part-way through {titles}, with answers given."
         )
         if risk:
-            text = f"What you typed suggests a child may be at risk. {text}"
+            text = (
+                "What you typed suggests a child may be at risk, so "
+                f"“{target.title}” comes first. {text}"
+            )
         options = []
         if s.paused is None:
             text += " Keep it paused (type resume to come back to it), or discard it?"
