@@ -92,6 +92,7 @@ def test_cancel_asks_first_and_discarding_a_risky_flow_shows_where_the_concern_m
     slack.send_command("/protocol", "I've received a safeguarding concern", channel=DM)
     slack.drain()
     slack.click("ans:immediate_danger:no")
+    slack.click("ans:child_age:under_18")
     slack.click("ans:significant_harm:yes")
     answers = dict(slack.session().flow_answers())
     slack.say("cancel")
