@@ -395,6 +395,9 @@ class _Turn:
                 return
             elif LOOKUP_PREFIX.match(text):
                 action, text = "cmd:lookup", LOOKUP_PREFIX.sub("", text, count=1)
+        if action not in {"cmd:return", "nav:resume"}:
+            # anything else the user does shows they have what the last turn drafted
+            self.session.recent_drafts = []
         if action.startswith("nav:"):
             self.navigate(action[4:])
         elif action == "cmd:start":
@@ -642,14 +645,48 @@ class _Turn:
                 kind="notice",
             )
             self.resume()
+        elif s.recent_drafts and s.flow in self.engine.flows:
+            self.say(
+                f"The drafts from “{self.flow.title}” are kept: type resume to see them again, "
+                "or cancel to delete them and your answers now.",
+                kind="notice",
+                options=(Option("Resume", "nav:resume"),),
+            )
         elif s.paused:
             title = self.engine.flows[s.paused["flow"]].title
             self.menu(f"You have “{title}” paused from earlier. Type resume to carry on with it.")
         elif self.replies:  # the earlier conversation had expired, and was just said so
             self.menu("What would you like to do?")
 
+    def drafts_again(self) -> bool:
+        """Show again the drafts of the last turn that drafted (committed before the channel
+        showed them: a crash in between would lose them otherwise); True if there were any."""
+        s = self.session
+        kept = []
+        for marker in s.recent_drafts:
+            flow_id, _, step_id = marker.partition("/draft:")
+            flow = self.engine.flows.get(flow_id)
+            if flow is not None and any(st.id == step_id and st.draft for st in flow.steps):
+                kept.append((flow_id, step_id))
+        if not kept:
+            return False
+        self.say(
+            "Here again are the drafts from your last turn, in case they did not reach you.",
+            kind="notice",
+        )
+        current = s.flow
+        for flow_id, step_id in kept:
+            s.flow = flow_id  # a called flow's draft is rendered from its own answers
+            try:
+                self.render_draft(self.flow.step(step_id))
+            finally:
+                s.flow = current
+        return True
+
     def resume(self) -> None:
         s = self.session
+        if s.recent_drafts and self.drafts_again() and s.mode == "done" and not s.paused:
+            return
         if s.paused and s.flow and s.mode == "done" and self.answers_at_stake():
             title = self.engine.flows[s.paused["flow"]].title
             self.ask_to_leave(
@@ -1345,6 +1382,8 @@ class _Turn:
         marker = f"{s.flow}/draft:{step.id}"
         if marker not in s.seen_says:
             s.seen_says.append(marker)
+        if marker not in s.recent_drafts:
+            s.recent_drafts.append(marker)
         self.say(
             f"{draft.title} (draft {digest}). Check it, copy it and send it yourself.",
             kind="draft",

@@ -39,6 +39,9 @@ class Session:
     seen_says: list[str] = field(default_factory=list)  # "flow/step" already shown
     done_calls: list[str] = field(default_factory=list)  # called flows completed
     pending_text: str = ""  # the free text a "did you mean" menu is about (kept with the session)
+    # the drafts ("flow/draft:step") the last turn that drafted rendered: they are committed
+    # before the channel shows them, so after a crash `resume` shows them again
+    recent_drafts: list[str] = field(default_factory=list)
     # --- the safety net (bot/dialogue/safety.py) ---
     risk: bool = False  # a possible risk to a child was signalled: the safety card is owed
     risk_referred: bool = False  # the user confirmed the concern has already been referred
