@@ -22,7 +22,9 @@ serve_app = typer.Typer(help="Run the bot on a chat platform.", no_args_is_help=
 audit_app = typer.Typer(help="The audit trail of guidance given.", no_args_is_help=True)
 app.add_typer(kb_app, name="kb")
 app.add_typer(serve_app, name="serve")
+router_app = typer.Typer(help="The router that picks a flow for a message.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
+app.add_typer(router_app, name="router")
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
@@ -304,6 +306,30 @@ def kb_build(
     path = write_index(root, parsed)
     typer.echo(f"wrote {path} ({sum(len(p.clauses) for p in parsed)} clauses)")
     kb_check(knowledge=root, verbose=False)
+
+
+# -------------------------------------------------------------------------- router
+@router_app.command("train")
+def router_train(
+    knowledge: Annotated[
+        Path | None, typer.Option(help="knowledge folder (weights go here)")
+    ] = None,
+    bench: Annotated[Path | None, typer.Option(help="folder of labelled routing sets")] = None,
+) -> None:
+    """Fit the router on the flows' trigger examples and the labelled sets, tune its
+    thresholds leaving one set out at a time, print the figures and write the weights."""
+    from bot.dialogue import FlowError
+    from bot.kb import KnowledgeError
+    from bot.paths import bench_dir
+    from bot.routing.training import train_and_write
+
+    sets = bench or bench_dir()
+    if sets is None:
+        raise fail("no labelled sets here (a checkout's bench/ folder); give --bench")
+    try:
+        train_and_write(_knowledge(knowledge), _settings().flows_dir, sets, typer.echo)
+    except (FlowError, KnowledgeError) as exc:
+        raise fail(str(exc), 1) from exc
 
 
 # ------------------------------------------------------------------------------ chat

@@ -26,3 +26,9 @@ def knowledge_dir() -> Path:
 
 def flows_dir() -> Path:
     return _data_root("flows")
+
+
+def bench_dir() -> Path | None:
+    """The labelled sets the router trains on: in a checkout only (a wheel carries none)."""
+    checkout = _PACKAGE.parent / "bench"
+    return checkout if checkout.is_dir() else None

@@ -40,6 +40,14 @@ def test_dialogue_knows_no_channel_and_no_platform(path: Path) -> None:
 
 
 @pytest.mark.parametrize(
+    "path", [p for p in modules("routing") if p.name != "training.py"], ids=lambda p: p.name
+)
+def test_routing_runs_without_dialogue_channels_or_the_training_libraries(path: Path) -> None:
+    used = ("bot.dialogue", "bot.channels", "bot.cli", *SDKS, "sklearn", "scipy", "joblib")
+    assert not hits(imports_of(path), used)
+
+
+@pytest.mark.parametrize(
     ("name", "allowed"),
     [
         ("console.py", ()),
@@ -70,7 +78,7 @@ def test_only_config_and_cli_read_settings_from_the_environment() -> None:
             )
 
 
-@pytest.mark.parametrize("package", ["bot.kb", "bot.dialogue", "bot.drafting"])
+@pytest.mark.parametrize("package", ["bot.kb", "bot.dialogue", "bot.drafting", "bot.routing"])
 def test_each_package_names_its_public_surface(package: str) -> None:
     import importlib
 

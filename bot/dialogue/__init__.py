@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.dialogue.audit import AuditEvent, AuditLog, AuditUnavailable, SqliteAuditLog, audit_for
 from bot.dialogue.engine import Engine
-from bot.dialogue.flow import Flow, Step
+from bot.dialogue.flow import SAFEGUARDING, Flow, Step
 from bot.dialogue.loading import FlowError, load_flows
 from bot.dialogue.messages import Conversation, Draft, DraftField, Inbound, Option, Reply
 from bot.dialogue.router import Route, Router, RoutingData
@@ -30,6 +30,8 @@ from bot.kb import ClauseIndex, KnowledgeError, open_index
 from bot.kb.directory import DIRECTORY_FILE, load_directory
 from bot.kb.documents import read_yaml
 from bot.paths import flows_dir, knowledge_dir
+from bot.routing import RoutingModel
+from bot.routing.model import MODEL_FILE
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -130,7 +132,13 @@ def open_engine(
     root = knowledge or knowledge_dir()
     index = open_index(root)
     loaded, renderer = open_flows(index, flows, contacts)
-    router = Router(loaded, index.glossary, RoutingData.load(root / "routing.yaml"))
+    router = Router(
+        loaded,
+        index.glossary,
+        RoutingData.load(root / "routing.yaml"),
+        RoutingModel.load(root / MODEL_FILE),
+        safeguarding=SAFEGUARDING,
+    )
     if store is None and audit is None:
         store, audit = open_database(database, idle_seconds=idle_minutes * 60)
     elif store is None:

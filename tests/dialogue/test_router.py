@@ -1,5 +1,6 @@
-"""Router decisions that matter for safety: a risk is never lost to a spelling, a press
-enquiry goes to the flow that checks the referral first, and a bare name asks."""
+"""Router decisions that matter for safety: a risk is never lost to a spelling (safeguarding
+is started or offered first), a press enquiry goes to the flow that checks the referral
+first, a bare name asks, small talk gets the menu and a typed title starts its flow."""
 
 from __future__ import annotations
 
@@ -22,11 +23,36 @@ from bot.dialogue.router import Route, WordList
         "the carer came in with a split lip and says the boy she fosters did it to protect his sister",
     ],
 )
-def test_a_risk_misspelt_or_in_everyday_words_starts_safeguarding(
+def test_a_risk_misspelt_or_in_everyday_words_brings_safeguarding_first(
     engine: Engine, message: str
 ) -> None:
     route = engine.router.route(message)
-    assert route.risk and route.flow == "safeguarding_concern"
+    assert route.risk and engine.router.has_risk(message)
+    assert route.flow == "safeguarding_concern" or (
+        route.flow is None and route.offer[0] == "safeguarding_concern"
+    )
+
+
+def test_risk_words_in_a_message_mostly_about_another_flow_ask_with_safeguarding_first(
+    engine: Engine,
+) -> None:
+    route = engine.router.route("complaint about the council, and the child is being hit at home")
+    assert route.flow is None and route.risk
+    assert route.offer[0] == "safeguarding_concern" and "lgo_complaint" in route.offer
+
+
+@pytest.mark.parametrize("message", ["hello", "thanks!", "ok cheers", "good morning"])
+def test_small_talk_gets_the_menu(engine: Engine, message: str) -> None:
+    route = engine.router.route(message)
+    assert route.small_talk and route.flow is None
+
+
+@pytest.mark.parametrize("flow", ["lgo_decision_received", "partner_disagreement"])
+def test_a_flow_title_or_id_typed_starts_it(engine: Engine, flow: str) -> None:
+    title = engine.flows[flow].title
+    for typed in (title, title.upper() + ".", flow):
+        route = engine.router.route(typed)
+        assert route.flow == flow and route.confidence == 1.0
 
 
 @pytest.mark.parametrize(
