@@ -1,4 +1,5 @@
-"""`kb check` for everything the bot loads: clauses, flows, contacts and routing data."""
+"""`kb check` for everything the bot loads: clauses, flows, contacts, routing data and the
+router's weights."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ from bot.kb import KnowledgeError
 from bot.kb.check import CheckReport, check_knowledge
 from bot.kb.directory import DIRECTORY_FILE, read_directory, summary
 from bot.kb.glossary import Glossary
-from bot.paths import flows_dir
+from bot.paths import bench_dir, flows_dir
+from bot.routing.freshness import check_weights
 
 
 def _safety_rules(
@@ -69,4 +71,14 @@ def full_check(knowledge: Path, flows: Path | None = None) -> CheckReport:
         report.errors.extend(problems)
         report.sections.append(summary(found))
 
-    return check_knowledge(knowledge, [extras, directory])
+    def routing(report: CheckReport) -> None:
+        _routing_weights(knowledge, flows or flows_dir(), report)
+
+    return check_knowledge(knowledge, [extras, directory, routing])
+
+
+def _routing_weights(knowledge: Path, flows: Path, report: CheckReport) -> None:
+    """The router's weights must have been trained on the flows and labelled sets now."""
+    problems, line = check_weights(knowledge, flows, bench_dir())
+    report.errors.extend(problems)
+    report.sections.append(line)
