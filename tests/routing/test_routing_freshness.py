@@ -5,6 +5,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
+
 from bot.dialogue.checks import full_check
 from bot.paths import bench_dir, flows_dir, knowledge_dir
 from bot.routing.freshness import check_weights
@@ -17,7 +19,9 @@ def test_the_shipped_weights_are_up_to_date() -> None:
     assert problems == [] and "up to date" in line
 
 
-def test_a_changed_trigger_example_makes_kb_check_fail_naming_the_command(tmp_path: Path) -> None:
+def test_a_changed_trigger_example_makes_kb_check_fail_naming_the_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     flows = tmp_path / "flows"
     shutil.copytree(flows_dir(), flows)
     path = flows / "lgo_complaint.yaml"
@@ -26,8 +30,17 @@ def test_a_changed_trigger_example_makes_kb_check_fail_naming_the_command(tmp_pa
         text.replace("triggers:\n", "triggers:\n  - parent unhappy with the council\n", 1),
         encoding="utf-8",
     )
+    monkeypatch.setattr("bot.dialogue.checks.flows_dir", lambda: flows)  # as if shipped
     report = full_check(knowledge_dir(), flows)
     assert any("other flows or trigger examples" in e and RETRAIN in e for e in report.errors)
+
+
+def test_another_folder_of_flows_is_named_in_the_summary_without_failing(tmp_path: Path) -> None:
+    flows = tmp_path / "flows"
+    shutil.copytree(flows_dir(), flows)
+    (flows / "lgo_complaint.yaml").unlink()
+    problems, line = check_weights(knowledge_dir(), flows, bench_dir(), bundled=False)
+    assert problems == [] and "trained on other flows" in line
 
 
 def test_a_changed_labelled_set_makes_the_weights_stale(tmp_path: Path) -> None:
