@@ -316,8 +316,7 @@ def router_train(
     ] = None,
     bench: Annotated[Path | None, typer.Option(help="folder of labelled routing sets")] = None,
 ) -> None:
-    """Fit the router on the flows' trigger examples and the labelled sets, tune its
-    thresholds leaving one set out at a time, print the figures and write the weights."""
+    """Train the router on the flows' trigger examples and labelled sets; write its weights."""
     from bot.dialogue import FlowError
     from bot.kb import KnowledgeError
     from bot.paths import bench_dir

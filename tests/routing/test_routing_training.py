@@ -120,3 +120,13 @@ def test_a_changed_set_changes_the_recorded_input_hash(tmp_path: Path) -> None:
     (folder / "routing_a.yaml").write_text(SET_A.replace("marks", "bruises"), encoding="utf-8")
     after = trained(folder, tmp_path / "after.npz").provenance
     assert before.flows == after.flows and before.sets != after.sets
+
+
+def test_router_train_without_labelled_sets_says_what_is_missing(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from bot.cli import app
+
+    result = CliRunner().invoke(app, ["router", "train", "--bench", str(tmp_path)])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert "routing_training.yaml" in result.stderr and "Traceback" not in result.output
