@@ -218,9 +218,12 @@ def _citation_context(citation: Citation) -> Block:
     return {"type": "context", "elements": elements}
 
 
-def _citation_blocks(citations: tuple[Citation, ...], shown: str) -> list[Block]:
-    """A context line per citation, and a button to read each clause not already quoted."""
-    blocks = [_citation_context(citation) for citation in citations]
+def _citation_blocks(
+    citations: tuple[Citation, ...], shown: str, *, listed: bool = True
+) -> list[Block]:
+    """A context line per citation (unless ``listed`` is False), and a button to read each
+    clause not already quoted."""
+    blocks = [_citation_context(citation) for citation in citations] if listed else []
     buttons = [
         _button(
             f"Read {citation.citation.rsplit(', ', 1)[-1]}",
@@ -244,10 +247,30 @@ LETTER_HEAD = "*The letter* - what you would send, exactly as it stands:"
 NOTES_HEAD = ":memo: *Reviewer's notes* - for you, not part of the letter; do not send them:"
 
 
+def _preformatted_blocks(text: str) -> list[Block]:
+    """Text shown exactly as typed, ``` and all: rich text is not mrkdwn, so nothing in it
+    can close a code block early or be read as markup."""
+    return [
+        {
+            "type": "rich_text",
+            "elements": [
+                {
+                    "type": "rich_text_preformatted",
+                    "elements": [{"type": "text", "text": piece.strip(chr(10))}],
+                }
+            ],
+        }
+        for piece in split_text(text, SECTION_TEXT)
+        if piece.strip()
+    ]
+
+
 def _draft_blocks(draft: Draft) -> list[Block]:
-    """The letter in copyable code blocks, then the notes apart under a divider."""
+    """The letter in copyable code blocks, then the notes apart under a divider. A letter
+    with ``` in it (typed into an answer) would end a code block early: it goes as
+    preformatted rich text instead."""
     blocks: list[Block] = [{"type": "section", "text": _mrkdwn(LETTER_HEAD)}]
-    blocks += _code_blocks(draft.text)
+    blocks += _preformatted_blocks(draft.text) if _FENCE in draft.text else _code_blocks(draft.text)
     if draft.notes.strip():
         blocks += [{"type": "divider"}, {"type": "section", "text": _mrkdwn(NOTES_HEAD)}]
         blocks += text_blocks(escape(draft.notes.strip()))
@@ -270,7 +293,8 @@ def render_reply(reply: Reply) -> list[SlackMessage]:
     body += text_blocks(escape(for_chat(reply.text)))  # a nested list keeps its indent
     if reply.draft is not None:
         body += _draft_blocks(reply.draft)
-    body += _citation_blocks(reply.citations, reply.text)
+    # a draft's notes list its sources already: only the buttons to read them, no second list
+    body += _citation_blocks(reply.citations, reply.text, listed=reply.draft is None)
     buttons = _option_buttons(reply.options, "opt")
     if reply.draft is not None and reply.draft.fields:
         buttons.append(

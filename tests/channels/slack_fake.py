@@ -34,6 +34,7 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 
 from bot.channels.slack import build_app
+from bot.channels.slack_blocks import escape
 from bot.config import Settings
 from bot.dialogue import open_engine
 from bot.dialogue.messages import Conversation
@@ -424,6 +425,13 @@ def mrkdwn_of(blocks: list[dict[str, Any]]) -> str:
             parts += [e["text"] for e in block["elements"]]
         elif block["type"] == "header":
             parts.append(block["text"]["text"])
+        elif block["type"] == "rich_text":  # shown as typed: escaped here like the rest
+            parts += [
+                escape(leaf["text"])
+                for element in block["elements"]
+                for leaf in element["elements"]
+                if leaf["type"] == "text"
+            ]
     return "\n".join(parts)
 
 

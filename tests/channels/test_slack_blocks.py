@@ -9,7 +9,7 @@ import re
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from slack_fake import check_blocks, check_view, mrkdwn_of
+from slack_fake import buttons, check_blocks, check_view, mrkdwn_of
 
 from bot.channels import slack_blocks as kit
 from bot.dialogue.messages import NAVIGATION, Draft, DraftField, Option, Reply
@@ -259,3 +259,26 @@ def test_a_draft_shows_the_letter_and_the_reviewers_notes_apart() -> None:
     assert "Sources:" not in texts[code] and "Not yet verified" not in texts[code]
     assert "```" not in texts[notes]  # the notes are not in a copyable block with the letter
     assert "&lt;check&gt;" in texts[notes]
+
+
+def test_a_typed_fence_cannot_break_the_letter_and_sources_are_listed_once() -> None:
+    letter = "Dear team,\n```\nshe typed three backticks``` and *stars* <here>\nYours"
+    notes = "Sources:\n- LA protocol (2023), para 2"
+    cited = _citation(3)
+    [message] = kit.render_reply(
+        Reply(
+            "Referral (draft)",
+            kind="draft",
+            draft=Draft("Referral", letter, "r.txt", notes=notes),
+            citations=(cited,),
+        )
+    )
+    check_blocks(message.blocks)
+    preformatted = [b for b in message.blocks if b["type"] == "rich_text"]
+    assert preformatted, "the letter goes as preformatted rich text"
+    shown = preformatted[0]["elements"][0]["elements"][0]["text"]
+    assert shown == letter  # exactly as typed: copied out whole
+    assert not any(b["type"] == "context" for b in message.blocks)  # no second sources list
+    assert mrkdwn_of(message.blocks).count("Sources:") == 1
+    values = [button["value"] for button, _ in buttons(message.blocks)]
+    assert any(value.startswith("clause:") for value in values)  # each clause still one click away
