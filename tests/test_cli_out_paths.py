@@ -10,6 +10,19 @@ from typer.testing import CliRunner, Result
 
 from bot.cli import app
 
+NAME = "A. Inspector, regulatory inspector\n"
+# the advocacy flow typed line by line: no risk (2), in care (1), understands (1), explained (1)
+# today, consents (1); then the referral's details, easy read "no", staff involved "No" (4),
+# and extra lines that re-show the summary
+ADVOCACY = (
+    "a child needs advocacy\n2\n1\n1\n1\ntoday\n1\n"
+    + NAME * 4
+    + "no\n"
+    + NAME * 5
+    + "4\n"
+    + NAME * 3
+)
+
 
 def chat(*args: str, stdin: str = "") -> Result:
     return CliRunner().invoke(app, ["chat", *args], input=stdin)
@@ -51,8 +64,7 @@ def test_a_read_only_folder_is_refused(tmp_path: Path) -> None:
 def test_a_dot_dot_path_that_exists_is_written(tmp_path: Path) -> None:
     (tmp_path / "sub").mkdir()
     out = tmp_path / "sub" / ".." / "draft.txt"
-    answers = "A. Inspector, regulatory inspector\n" * 14  # extra lines re-show the summary
-    stdin = "a child needs advocacy\n2\n1\n1\n" + answers + "yes\n"
+    stdin = ADVOCACY + "yes\n"
     result = chat("--out", str(out), "--database", str(tmp_path / "s.sqlite3"), stdin=stdin)
     assert result.exit_code == 0, result.output
     assert "draft saved to" in result.output
@@ -63,8 +75,7 @@ def test_a_dot_dot_path_that_exists_is_written(tmp_path: Path) -> None:
 def test_every_draft_of_a_run_is_kept_in_the_out_file(tmp_path: Path) -> None:
     out = tmp_path / "drafts.txt"
     out.write_text("an older file's contents\n", encoding="utf-8")
-    answers = "A. Inspector, regulatory inspector\n" * 14
-    stdin = "a child needs advocacy\n2\n1\n1\n" + answers + "yes\n"
+    stdin = ADVOCACY + "yes\n"
     result = chat("--out", str(out), "--database", str(tmp_path / "s.sqlite3"), stdin=stdin)
     assert result.exit_code == 0, result.output
     assert "(draft saved to" in result.output and "2 drafts in the file" in result.output
