@@ -12,14 +12,14 @@ from bot.cli import app
 
 NAME = "A. Inspector, regulatory inspector\n"
 # the advocacy flow typed line by line: no risk (2), in care (1), understands (1), explained (1)
-# today, consents (1); then the referral's details, easy read "no", staff involved "No" (4),
+# today, consents (1); then the referral's details, easy read "no", staff involved "No" (3),
 # extra lines that re-show the summary, and "yes" to draft
 ADVOCACY = (
     "a child needs advocacy\n2\n1\n1\n1\ntoday\n1\n"
     + NAME * 4
     + "no\n"
     + NAME * 5
-    + "4\n"
+    + "3\n"
     + NAME * 3
     + "yes\n"
 )
