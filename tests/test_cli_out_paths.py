@@ -10,6 +10,20 @@ from typer.testing import CliRunner, Result
 
 from bot.cli import app
 
+NAME = "A. Inspector, regulatory inspector\n"
+# the advocacy flow typed line by line: no risk (2), in care (1), understands (1), explained (1)
+# today, consents (1); then the referral's details, easy read "no", staff involved "No" (3),
+# extra lines that re-show the summary, and "yes" to draft
+ADVOCACY = (
+    "a child needs advocacy\n2\n1\n1\n1\ntoday\n1\n"
+    + NAME * 4
+    + "no\n"
+    + NAME * 5
+    + "3\n"
+    + NAME * 3
+    + "yes\n"
+)
+
 
 def chat(*args: str, stdin: str = "") -> Result:
     return CliRunner().invoke(app, ["chat", *args], input=stdin)
@@ -51,8 +65,7 @@ def test_a_read_only_folder_is_refused(tmp_path: Path) -> None:
 def test_a_dot_dot_path_that_exists_is_written(tmp_path: Path) -> None:
     (tmp_path / "sub").mkdir()
     out = tmp_path / "sub" / ".." / "draft.txt"
-    answers = "A. Inspector, regulatory inspector\n" * 14  # extra lines re-show the summary
-    stdin = "a child needs advocacy\n2\n1\n1\n" + answers + "yes\n"
+    stdin = ADVOCACY
     result = chat("--out", str(out), "--database", str(tmp_path / "s.sqlite3"), stdin=stdin)
     assert result.exit_code == 0, result.output
     assert "draft saved to" in result.output
@@ -63,8 +76,7 @@ def test_a_dot_dot_path_that_exists_is_written(tmp_path: Path) -> None:
 def test_every_draft_of_a_run_is_kept_in_the_out_file(tmp_path: Path) -> None:
     out = tmp_path / "drafts.txt"
     out.write_text("an older file's contents\n", encoding="utf-8")
-    answers = "A. Inspector, regulatory inspector\n" * 14
-    stdin = "a child needs advocacy\n2\n1\n1\n" + answers + "yes\n"
+    stdin = ADVOCACY
     result = chat("--out", str(out), "--database", str(tmp_path / "s.sqlite3"), stdin=stdin)
     assert result.exit_code == 0, result.output
     assert "(draft saved to" in result.output and "2 drafts in the file" in result.output
@@ -77,11 +89,6 @@ def test_every_draft_of_a_run_is_kept_in_the_out_file(tmp_path: Path) -> None:
     assert "has not sent it anywhere" not in saved
 
 
-ADVOCACY = (
-    "a child needs advocacy\n2\n1\n1\n" + "A. Inspector, regulatory inspector\n" * 14 + "yes\n"
-)
-
-
 def test_out_writes_the_letter_alone_and_the_reviewers_notes_beside_it(tmp_path: Path) -> None:
     out = tmp_path / "referral.txt"
     result = chat("--out", str(out), "--database", str(tmp_path / "s.sqlite3"), stdin=ADVOCACY)
@@ -91,10 +98,8 @@ def test_out_writes_the_letter_alone_and_the_reviewers_notes_beside_it(tmp_path:
     notes = (tmp_path / "referral.notes.txt").read_text(encoding="utf-8")
     for reviewer_only in ("Sources:", "[cc-2014/", "[unverified]", "DRAFT", "has not sent it"):
         assert reviewer_only not in letter
-    assert (
-        "To: Office of the Children's Commissioner – Help at Hand (www.childrenscommissioner.gov.uk)"
-        in letter
-    )
+    # an unverified contact reads in the letter as it would be sent, its check in the notes
+    assert "phone their Help at Hand team for free on 0800 528 0731. They answer" in letter
     assert "[cc-2014/22]" in notes and "Sources:" in notes
     assert "Not yet verified by an administrator: Children’s Commissioner – Help at Hand" in notes
     assert "send it (or file it) only by a secure route meant for case data" in notes

@@ -248,10 +248,12 @@ def _practice(
     lines: list[PracticeLine] = []
     if asks in ("contact", "phone"):
         named = _named(index, query)
+        # an entry with no way to reach it (a body named for flows to quote) answers no
+        # contact question
         lines += [
             PracticeLine(r.text, f"contacts file, from {r.source}", r.verified)
             for r in routes
-            if named & _names_of(index, r)
+            if r.details and named & _names_of(index, r)
         ]
     candidates: dict[str, tuple[str, bool, str]] = {}
     for note in notes:

@@ -27,7 +27,7 @@ def part_way_through_a_complaint(slack: SlackHarness) -> dict[str, str]:
     slack.click("ans:child_at_risk:no")
     slack.click("ans:complaint_about:council")
     session = slack.session()
-    assert session.flow == "lgo_complaint" and session.step == "council_name"
+    assert session.flow == "lgo_complaint" and session.step == "jurisdiction"
     return dict(session.flow_answers())
 
 
@@ -72,7 +72,7 @@ def test_protocol_in_the_dm_asks_before_leaving_a_flow_with_answers(slack: Slack
     asked_to_leave(slack, answers)
     slack.click("leave:stay")
     session = slack.session()
-    assert session.flow == "lgo_complaint" and session.step == "council_name"
+    assert session.flow == "lgo_complaint" and session.step == "jurisdiction"
     assert session.flow_answers() == answers
 
 

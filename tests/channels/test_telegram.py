@@ -98,7 +98,8 @@ def test_each_flow_runs_to_its_drafts_by_button_presses(start: Start, flow: str)
 
     # "recommendations": an Ombudsman decision that recommended changes leads on to the note;
     # "consent": a registration check is only drafted once the person has consented;
-    # "sender": its sender's answer must include an email address
+    # "sender": its sender's answer must include an email address;
+    # "person_agrees": an advocacy referral is only drafted once it is agreed to
     walk(
         h,
         h.engine,
@@ -107,6 +108,7 @@ def test_each_flow_runs_to_its_drafts_by_button_presses(start: Start, flow: str)
             "child_at_risk": "No",
             "recommendations": "Yes",
             "consent": "Yes",
+            "person_agrees": "Yes",
             "sender": "Sam Patel, sam.patel@ofsted.example.invalid",
         },
     )

@@ -42,7 +42,7 @@ def part_way_through_a_complaint(bot: Harness) -> dict[str, str]:
     bot.press("No")
     bot.press("The council's children's services (social workers, assessments, decisions, support)")
     state = session(bot)
-    assert state.flow == "lgo_complaint" and state.step == "council_name"
+    assert state.flow == "lgo_complaint" and state.step == "jurisdiction"
     return dict(state.flow_answers())
 
 
@@ -57,7 +57,7 @@ def test_starting_another_flow_asks_first_and_carrying_on_keeps_the_answers(bot:
     assert session(bot).flow_answers() == answers
     bot.press("Carry on with “A complainant should go to the Ombudsman (LGO)”")
     state = session(bot)
-    assert state.flow == "lgo_complaint" and state.step == "council_name"
+    assert state.flow == "lgo_complaint" and state.step == "jurisdiction"
     assert state.flow_answers() == answers
 
 

@@ -135,7 +135,9 @@ def to_draft(engine: Engine) -> list[Reply]:
         if last.kind == "summary":
             return say(engine, action="draft:confirm")
         options = [o for o in last.options if o.value.startswith("ans:")]
-        if options:
+        if last.step == "explained_on":
+            replies = say(engine, "today")
+        elif options:
             wanted = "no" if last.step == "risk_of_harm" else "yes"
             choice = next((o for o in options if o.value.endswith(f":{wanted}")), options[0])
             replies = say(engine, action=choice.value)
@@ -392,7 +394,7 @@ def test_an_audit_failure_is_logged_without_content_and_keeps_the_turn(
     with caplog.at_level(logging.DEBUG):
         replies = say(engine, "no")
     assert replies and all(r.kind != "error" for r in replies)
-    assert make_engine().store.load(WHO.key)[0].step == "sufficient_understanding"  # type: ignore[union-attr]
+    assert make_engine().store.load(WHO.key)[0].step == "child_situation"  # type: ignore[union-attr]
     [record] = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert "audit" in record.getMessage() and "OperationalError" in record.getMessage()
     assert MARKERS[0] not in record.getMessage() and record.exc_info is None

@@ -27,7 +27,10 @@ def test_idle_expiry_deletes_answers_from_the_database_file(
 ) -> None:
     replies = say(engine, "a child needs advocacy")
     replies = press(engine, replies, "No")  # no risk of harm
+    replies = press(engine, replies, "In care (looked after by a council)")
     replies = press(engine, replies, "Yes")  # sufficient understanding
+    replies = press(engine, replies, "Yes, I have explained it")
+    replies = say(engine, "today")  # explained on
     replies = press(engine, replies, "Yes")  # consents
     say(engine, "Zebedee Quartermaine-Test, inspector")  # referrer name: a marker to look for
     raw = db_path.read_bytes() + (
@@ -63,8 +66,11 @@ def test_purge_deletes_idle_answers_and_the_audit_trail_never_holds_them(
             replies = say(engine, action="draft:confirm")
             break
         options = [o for o in last.options if o.value.startswith("ans:")]
-        wanted = ":no" if last.step == "risk_of_harm" else ":yes"
+        wanted = {"risk_of_harm": ":no", "child_situation": ":in_care"}.get(last.step, ":yes")
         pick = next((o for o in options if o.value.endswith(wanted)), None)
+        if last.step == "explained_on":
+            replies = say(engine, "today")
+            continue
         replies = say(engine, action=pick.value) if pick else say(engine, f"{marker}, inspector")
     assert any(r.draft and marker in r.draft.text for r in replies)
 
@@ -89,7 +95,10 @@ def test_purge_deletes_idle_answers_and_the_audit_trail_never_holds_them(
 def test_template_syntax_in_an_answer_is_printed_not_run(engine: Engine) -> None:
     replies = say(engine, "a child needs advocacy")
     replies = press(engine, replies, "No")
+    replies = press(engine, replies, "In care (looked after by a council)")
     replies = press(engine, replies, "Yes")
+    replies = press(engine, replies, "Yes, I have explained it")
+    replies = say(engine, "today")
     replies = press(engine, replies, "Yes")
     for _ in range(40):
         question = next((r for r in reversed(replies) if r.kind in {"question", "summary"}), None)
@@ -98,9 +107,8 @@ def test_template_syntax_in_an_answer_is_printed_not_run(engine: Engine) -> None
             replies = press(engine, replies, "Yes, draft it")
             break
         answers = [o for o in question.options if o.value.startswith("ans:")]
-        replies = (
-            say(engine, action=answers[0].value) if answers else say(engine, "{{ 7*7 }} {% raw %}")
-        )
+        no = next((o for o in answers if o.value.endswith(":no")), answers[0] if answers else None)
+        replies = say(engine, action=no.value) if no else say(engine, "{{ 7*7 }} {% raw %}")
     drafts = [r.draft for r in replies if r.draft]
     assert drafts
     assert "{{ 7*7 }}" in drafts[0].text
@@ -170,8 +178,12 @@ def test_a_contact_nobody_has_verified_is_marked_wherever_it_is_shown(engine: En
         replies,
         next(o.label for r in replies for o in r.options if o.label.startswith("The council")),
     )
+    replies = press(
+        engine, replies, "None of these - it is all about the council's children's services"
+    )
     replies = say(engine, "Kent County Council")
     replies = press(engine, replies, "Yes, finished it and still unhappy")
+    replies = press(engine, replies, "No")  # aware of the problem within 12 months
     shown = "\n".join(r.text for r in replies)
     assert "0300 061 0614 [unverified]" in shown
     assert "0300 061 0614\n" not in shown + "\n"

@@ -149,10 +149,13 @@ def press(engine: Engine, replies: list[Reply], label: str) -> list[Reply]:
 
 
 def to_referrer_name(engine: Engine) -> list[Reply]:
-    """Advocacy flow: no risk, understands, consents; now asked the referrer's name."""
+    """Advocacy flow: no risk, in care, understands, explained today, consents; now asked the
+    referrer's name."""
     replies = say(engine, "a child needs advocacy")
-    for label in ("No", "Yes", "Yes"):
+    for label in ("No", "In care (looked after by a council)", "Yes", "Yes, I have explained it"):
         replies = press(engine, replies, label)
+    replies = say(engine, "today")
+    replies = press(engine, replies, "Yes")
     assert replies[-1].step == "referrer_name"
     return replies
 
@@ -423,11 +426,11 @@ def test_two_presses_of_the_same_button_advance_the_flow_once(
         lambda: first.handle(Inbound(WHO, action=button)),
         lambda: second.handle(Inbound(WHO, action=button)),
     )
-    advanced = [r for r in results if r[-1].step == "sufficient_understanding" and not _noticed(r)]
+    advanced = [r for r in results if r[-1].step == "child_situation" and not _noticed(r)]
     refused = [r for r in results if _noticed(r)]
     assert len(advanced) == 1 and len(refused) == 1, [[x.text for x in r] for r in results]
     session = session_of(first.store)
-    assert session.step == "sufficient_understanding" and session.mode == "asking"
+    assert session.step == "child_situation" and session.mode == "asking"
     assert session.answers["child_advocacy"] == {"risk_of_harm": "no"}
     assert [m.step for m in session.history] == ["risk_of_harm"]
     assert session.seen_says.count("child_advocacy/ofsted_role") == 1
