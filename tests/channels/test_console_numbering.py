@@ -49,8 +49,9 @@ def test_numbers_printed_in_a_turn_start_at_1_and_pick_what_they_label(engine: E
         yield from press("Joint working with CQC")
         yield from press("No")
         yield from press("An inspection of children's services")
-        yield from press("No")
-        yield from press("No")
+        yield from press("No")  # no intervention where CQC has powers
+        yield from press("No")  # no personal data in the note
+        yield from press("No")  # no wider impact
         for line in (
             "Jo Smith, Senior HMI",
             "jo.smith@ofsted.example",
