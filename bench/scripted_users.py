@@ -110,7 +110,10 @@ class ScriptedUser:
         return Move(text=OPENERS[self.flow])
 
     def typed(self, step_id: str) -> str:
-        step = self.flows[self.flow].step(step_id) if step_id else None
+        # the question may belong to a flow this one called (its step ids are its own)
+        step = next(
+            (f.step(step_id) for f in self.flows.values() if step_id in f.asks()), None
+        )
         if step is not None and step.type == "date":
             return "today"
         if self._tries == 0:
