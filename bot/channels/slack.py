@@ -363,7 +363,8 @@ class _Adapter:
         with self._lock(conversation):
             replies = self._handle(Inbound(conversation, action=value))
             message = body.get("message")
-            if in_dm and message and any(r.options or r.navigation for r in replies):
+            taken = not any(r.refused for r in replies)  # else the question stays unanswered
+            if in_dm and message and taken and any(r.options or r.navigation for r in replies):
                 label = (action.get("text") or {}).get("text", value)
                 _call(
                     client.chat_update,

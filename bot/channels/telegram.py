@@ -560,7 +560,8 @@ class TelegramChannel:
         replies = await self._handle(context, where, inbound)
         if replies is None:
             return
-        if pressed.action not in EXPLAINING:
+        # a press the engine did not take leaves its question as it was, not marked answered
+        if pressed.action not in EXPLAINING and not any(r.refused for r in replies):
             await self._mark_chosen(context, query)
         await self.deliver(context, where, replies, shared=shared)
 

@@ -417,6 +417,7 @@ class _Turn:
                 self.say(
                     "That button belongs to a question that has already been answered.",
                     kind="notice",
+                    refused=True,
                 )
                 self.resume()
             else:
@@ -434,7 +435,9 @@ class _Turn:
         elif action.startswith("risk:"):
             self.after_risk_check(action[5:])
         elif action:
-            self.say("That button is no longer valid. Here is where we are.", kind="notice")
+            self.say(
+                "That button is no longer valid. Here is where we are.", kind="notice", refused=True
+            )
             self.resume()
         elif self.session.mode == "asking" and self.session.flow:
             self.answer(text, from_button=False)
@@ -625,7 +628,9 @@ class _Turn:
                 self.say(f"Discarded {titles}; its answers have been deleted.", kind="notice")
             self.start_flow(flow_id, risk=bool(risk))
         else:
-            self.say("That button is no longer valid. Here is where we are.", kind="notice")
+            self.say(
+                "That button is no longer valid. Here is where we are.", kind="notice", refused=True
+            )
             self.resume()
 
     def unpause(self) -> None:
@@ -1191,7 +1196,9 @@ class _Turn:
     def after_risk_check(self, choice: str) -> None:
         s = self.session
         if s.mode != "risk" or not s.risk_check or choice not in {"first", "referred"}:
-            self.say("That button is no longer valid. Here is where we are.", kind="notice")
+            self.say(
+                "That button is no longer valid. Here is where we are.", kind="notice", refused=True
+            )
             self.resume()
             return
         how, s.risk_check, s.mode = s.risk_check, "", "running"
@@ -1292,7 +1299,7 @@ class _Turn:
     def confirm(self) -> None:
         s = self.session
         if s.mode != "summary" or not s.flow:
-            self.say("There is nothing waiting for confirmation.", kind="notice")
+            self.say("There is nothing waiting for confirmation.", kind="notice", refused=True)
             self.resume()
             return
         s.confirmed, s.mode = True, "running"

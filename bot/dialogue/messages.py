@@ -130,3 +130,6 @@ class Reply:
     flow: str | None = None
     step: str | None = None
     meta: dict[str, str] = field(default_factory=dict)
+    # the button pressed (the action) was not taken: it belonged to an earlier question, or is
+    # no longer valid. A channel must not show the pressed message as answered.
+    refused: bool = False

@@ -653,3 +653,20 @@ def test_the_draft_form_still_opens_after_a_restart(slack: SlackHarness) -> None
     slack.click("form:")
     [opened] = slack.fake.of("views.open")
     assert CASE in json.dumps(opened.args["view"])
+
+
+def test_a_refused_old_button_does_not_freeze_its_question_as_answered(
+    slack: SlackHarness,
+) -> None:
+    slack.send_command("/protocol", "safeguarding concern", channel=DM)
+    slack.drain()
+    question = slack.step().id
+    asked = slack.last_message(DM, f"ans:{question}:yes")  # as it was before the answer
+    slack.click(f"ans:{question}:no")
+    slack.fake.reset()
+    late = next((b, block) for b, block in buttons(asked["blocks"]) if b["value"].endswith("yes"))
+    # the same question's other button, pressed late (e.g. from another device)
+    slack.send_interaction(block_actions(asked, DM, late[0], late[1]))
+    slack.drain()
+    assert "already been answered" in shown_in(slack, DM)
+    assert slack.fake.of("chat.update") == []

@@ -924,3 +924,17 @@ def test_a_broken_allow_list_file_tells_its_users_the_bot_is_unavailable_and_log
     listing.write_text(f"{ALICE['id']}\n", encoding="utf-8")
     h.say("fixed now")
     assert h.engine.inbounds[-1].text == "fixed now"
+
+
+def test_an_old_button_the_bot_refuses_leaves_its_question_unmarked(start: Start) -> None:
+    h = start()
+    begin(h, "safeguarding_concern")
+    question = h.last_keyboard()
+    h.feed(callback_update(ALICE, question, button_data(question, "No")))
+    handled = len(h.engine.inbounds)
+    calls = h.feed(callback_update(ALICE, question, button_data(question, "Yes")))
+    assert len(h.engine.inbounds) == handled + 1  # the engine heard it, and refused it
+    said = " ".join(parse_html(c.params.get("text", "")) for c in calls)
+    assert "already been answered" in said
+    edits = [c.method for c in calls if c.method.startswith("editMessage")]
+    assert edits == [], "a refused press must not rewrite its question as answered"
