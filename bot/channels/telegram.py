@@ -128,6 +128,7 @@ EXPLAINING = frozenset({"nav:why", "nav:help"})
 CASE_KINDS = frozenset({"question", "summary", "draft"})
 
 REFUSE_AGAIN_AFTER = 3600.0  # one refusal per stranger per hour, not one per message
+ALREADY_DONE = "Already done: that message's buttons have been used."
 GROUP_REFUSAL = (
     "Sorry, this bot is only for staff who have been given access. Message me privately to "
     "find out how to ask for it."
@@ -549,6 +550,10 @@ class TelegramChannel:
         if shared and pressed.action not in GROUP_ACTIONS:
             await self._answer(query, "Protocols run in a private chat with me.", alert=True)
             return
+        if pressed.action not in EXPLAINING and not await self._first_press(context, query):
+            # a double tap: the message's buttons have done their work once already
+            await self._answer(query, ALREADY_DONE)
+            return
         await self._answer(query)
         if shared and pressed.action == "cmd:lookup":
             # in a group only /clause and mentions reach the bot: "? question" would not
@@ -564,6 +569,20 @@ class TelegramChannel:
         if pressed.action not in EXPLAINING and not any(r.refused for r in replies):
             await self._mark_chosen(context, query)
         await self.deliver(context, where, replies, shared=shared)
+
+    async def _first_press(self, context: Context, query: CallbackQuery) -> bool:
+        """Whether this is the first press that does something on its message: each message's
+        buttons act once (Back, "Yes, draft it", an answer), so a double tap goes back once
+        and drafts once. Recorded in the store like deliveries, so every instance agrees."""
+        message = query.message
+        if not isinstance(message, Message):
+            return True
+        mark = f"telegram-press:{context.bot.id}:{message.chat_id}:{message.message_id}"
+        try:
+            return bool(await asyncio.to_thread(self.deliveries.first_time, mark))
+        except Exception as exc:  # a store failure surfaces in the turn itself
+            log.warning("could not record a button press: %s", type(exc).__name__)
+            return True
 
     async def on_error(self, update: object, context: Context) -> None:
         # no update contents in the log: they may hold case details

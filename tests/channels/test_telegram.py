@@ -930,7 +930,7 @@ def test_an_old_button_the_bot_refuses_leaves_its_question_unmarked(start: Start
     h = start()
     begin(h, "safeguarding_concern")
     question = h.last_keyboard()
-    h.feed(callback_update(ALICE, question, button_data(question, "No")))
+    h.say("no")  # answered by typing: the question's buttons were never pressed
     handled = len(h.engine.inbounds)
     calls = h.feed(callback_update(ALICE, question, button_data(question, "Yes")))
     assert len(h.engine.inbounds) == handled + 1  # the engine heard it, and refused it
@@ -938,3 +938,39 @@ def test_an_old_button_the_bot_refuses_leaves_its_question_unmarked(start: Start
     assert "already been answered" in said
     edits = [c.method for c in calls if c.method.startswith("editMessage")]
     assert edits == [], "a refused press must not rewrite its question as answered"
+
+
+def test_a_double_tap_acts_once(start: Start) -> None:
+    h = start()
+    begin(h, "safeguarding_concern")
+    first = h.last_keyboard()
+    h.feed(callback_update(ALICE, first, button_data(first, "No")))
+    second = h.last_keyboard()
+    back = button_data(second, "Back")
+    h.feed(callback_update(ALICE, second, back))
+    step = h.engine.inbounds[-1]
+    handled = len(h.engine.inbounds)
+    calls = h.feed(callback_update(ALICE, second, back))  # the second tap of a double tap
+    assert len(h.engine.inbounds) == handled, "Back went back twice"
+    assert [c.method for c in calls] == ["answerCallbackQuery"]
+    assert "Already done" in calls[0].params["text"]
+    assert step.action == "nav:back"
+
+
+def test_a_double_tap_on_draft_it_drafts_once(start: Start) -> None:
+    summary = Reply(
+        "Please check your answers",
+        kind="summary",
+        options=(
+            Option("Yes, draft it", "draft:confirm"),
+            Option("Change an answer", "draft:edit"),
+        ),
+    )
+    engine = Scripted(summary)
+    h = start(engine)
+    h.say("hello")
+    message = h.last_keyboard()
+    confirm = button_data(message, "Yes, draft it")
+    h.feed(callback_update(ALICE, message, confirm))
+    h.feed(callback_update(ALICE, message, confirm))
+    assert [i.action for i in engine.inbounds].count("draft:confirm") == 1
