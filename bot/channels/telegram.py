@@ -149,6 +149,10 @@ GROUP_POINTER = (
     "Message me privately to start one. Here I can look up clauses: /clause QUERY."
 )
 RESENT = "<i>This did not reach you earlier, so here it is again:</i>"
+NOT_TAKEN = (
+    "<i>Your last message was not taken, as it may have answered a question you had not "
+    "seen. Please answer the question above.</i>"
+)
 NO_BUTTONS = (
     "I couldn't attach the buttons to that just now. Type your answer instead "
     "(or a choice's number), or send /help."
@@ -467,16 +471,18 @@ class TelegramChannel:
     async def _resend(self, update: Update, context: Context) -> None:
         """Deliver what an outage swallowed before anything new, so no step goes unseen."""
         where = _where(update)
-        pending = self._outbox.pop(where.chat)
+        # the announcement once, however many outages the held replies have been through
+        pending = [i for i in self._outbox.pop(where.chat) if i != TextOut(RESENT)]
         if update.callback_query is not None:
             await self._answer(update.callback_query)
-        await self._send_all(context.bot, where, [TextOut(RESENT), *pending])
         message = update.effective_message
         command = (
             update.callback_query is None
             and message is not None
             and (message.text or "").startswith("/")
         )
+        tail = [] if command else [TextOut(NOT_TAKEN)]
+        await self._send_all(context.bot, where, [TextOut(RESENT), *pending, *tail])
         if not command:
             raise ApplicationHandlerStop  # it answered a question the user had not seen
 

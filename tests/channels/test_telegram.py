@@ -667,6 +667,20 @@ def test_an_outage_holds_the_reply_until_the_user_writes_again(start: Start) -> 
     assert "did not reach you" in texts[0]
     assert texts[1] == "Is a child in immediate danger?"
     assert len(engine.inbounds) == 1  # the nudge was not taken as the answer
+    assert "Your last message was not taken" in texts[-1]  # and the user is told so
+
+
+def test_replies_held_through_two_outages_are_announced_once(start: Start) -> None:
+    engine = Scripted(Reply("Is a child in immediate danger?", kind="question"))
+    h = start(engine)
+    h.api.fail("sendMessage", *["network"] * 5)
+    h.say("safeguarding")  # the question is held
+    h.api.fail("sendMessage", *["network"] * 5)
+    h.say("hello?")  # the resend fails too: still held
+    calls = h.say("hello again?")
+    texts = [parse_html(c.params["text"]) for c in calls if c.method == "sendMessage"]
+    assert sum("did not reach you" in t for t in texts) == 1, texts
+    assert texts.count("Is a child in immediate danger?") == 1
 
 
 def test_a_redelivered_update_is_handled_once(start: Start) -> None:
