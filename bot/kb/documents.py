@@ -13,7 +13,28 @@ from bot.kb.model import Document
 _DOCUMENTS = TypeAdapter(list[Document])
 # libyaml's loader reads the same YAML as the pure-Python one, several times faster; a build
 # of PyYAML without libyaml falls back to the Python loader
-_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BASE: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_BASE):  # type: ignore[valid-type,misc]
+    """The safe loader, refusing a key written twice in one mapping: YAML would keep the
+    last silently, so a flow author's second `next:` or `cite:` would hide the first."""
+
+
+def _unique_keys(loader: yaml.SafeLoader, node: yaml.MappingNode) -> Any:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{key!r} is written twice in one mapping", key_node.start_mark
+            )
+        seen.add(key)
+    return loader.construct_mapping(node)
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_keys)
+_LOADER: type[yaml.SafeLoader] = _Loader
 
 
 class KnowledgeError(Exception):
