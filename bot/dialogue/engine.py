@@ -356,6 +356,8 @@ class _Turn:
         known = {
             "called_from": self.caller or "",
             "risk_already_referred": self.session.risk_referred,
+            # a possible risk to a child came up in this conversation (the safety card is owed)
+            "risk_signalled": self.session.risk,
             **(extra or {}),
         }
         return self.engine.renderer.context(

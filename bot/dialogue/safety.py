@@ -41,7 +41,7 @@ __all__ = [
 ]
 
 # what the engine adds to the context of every text it renders (a template may use it)
-DRAFT_CONTEXT = frozenset({"risk_already_referred"})
+DRAFT_CONTEXT = frozenset({"risk_already_referred", "risk_signalled"})
 MAX_COUNCILS = 3  # a card names at most this many councils
 
 
